@@ -1,0 +1,4 @@
+//! Integration tests of the Actions runtime layer.
+
+mod event;
+mod runtime;

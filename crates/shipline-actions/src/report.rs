@@ -28,14 +28,6 @@ impl Outcome {
             Outcome::InvalidInput => "⛔",
         }
     }
-
-    fn word(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-            Outcome::InvalidInput => "invalid input",
-        }
-    }
 }
 
 /// A table in a report (files uploaded, migrations applied, URLs probed).
@@ -139,7 +131,7 @@ impl Report {
 
     /// The report for a person: the job log, or a terminal outside Actions.
     pub fn to_text(&self) -> String {
-        let mut out = format!("{}: {} ({})\n", self.tool, self.title, self.outcome.word());
+        let mut out = format!("{}: {}\n", self.tool, self.title);
         let width = self.fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
         for (name, value) in &self.fields {
             let _ = writeln!(out, "  {name:<width$}  {value}");

@@ -2,11 +2,11 @@
 //! loopback, files), and fakes of the SaaS APIs built from their published descriptions.
 #![allow(clippy::unwrap_used)] // test infrastructure: a failed setup should stop the test loudly
 
-// pub mod actions_env;
+pub mod actions_env;
 pub mod fake;
 // pub mod fakes;
-// pub mod pg;
-// pub mod snapshot;
+pub mod pg;
+pub mod snapshot;
 
-// pub use actions_env::ActionsStep;
+pub use actions_env::ActionsStep;
 pub use fake::{Fake, Fault, Recorded};

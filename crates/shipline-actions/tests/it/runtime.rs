@@ -51,7 +51,7 @@ fn in_actions_masks_first_then_annotates_writes_outputs_and_summary() {
     assert_eq!(lines[2], "::group::checking");
     assert_eq!(lines[3], "::endgroup::");
     assert_eq!(lines[4], "::error title=probe failed::https://x.example: 503");
-    assert!(stdout.contains("shipline-probe: 1 of 2 URLs down (failure)"));
+    assert!(stdout.contains("shipline-probe: 1 of 2 URLs down\n"));
 
     let written = outputs::decode(&std::fs::read_to_string(&step.output).unwrap());
     assert_eq!(

@@ -1,0 +1,5 @@
+//! The test kit's own tests.
+#![allow(clippy::unwrap_used)]
+
+mod fakes;
+mod pg;

@@ -115,7 +115,7 @@ pub struct ScheduleEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Push(PushEvent),
-    PullRequest(PullRequestEvent),
+    PullRequest(Box<PullRequestEvent>),
     WorkflowDispatch(WorkflowDispatchEvent),
     Schedule(ScheduleEvent),
     /// Any other event: its name, payload not typed.
@@ -130,7 +130,7 @@ impl Event {
         Ok(match name {
             "push" => Event::Push(serde_json::from_str(payload)?),
             "pull_request" | "pull_request_target" => {
-                Event::PullRequest(serde_json::from_str(payload)?)
+                Event::PullRequest(Box::new(serde_json::from_str(payload)?))
             }
             "workflow_dispatch" => Event::WorkflowDispatch(serde_json::from_str(payload)?),
             "schedule" => Event::Schedule(serde_json::from_str(payload)?),
@@ -139,10 +139,7 @@ impl Event {
     }
 
     /// Reads the event from the runner's environment.
-    pub fn from_env(
-        name: Option<&str>,
-        path: Option<&str>,
-    ) -> Result<Event, crate::ActionsError> {
+    pub fn from_env(name: Option<&str>, path: Option<&str>) -> Result<Event, crate::ActionsError> {
         let (Some(name), Some(path)) = (name, path) else {
             return Ok(Event::None);
         };

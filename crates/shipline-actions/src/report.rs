@@ -124,7 +124,11 @@ impl Report {
                 (Some(file), None) => format!(" (`{file}`)"),
                 _ => String::new(),
             };
-            let _ = writeln!(md, "> **{label}{place}:** {}\n", a.message.replace('\n', " "));
+            let _ = writeln!(
+                md,
+                "> **{label}{place}:** {}\n",
+                a.message.replace('\n', " ")
+            );
         }
         md
     }
@@ -184,7 +188,9 @@ impl Report {
 
 /// Escapes a value for a Markdown table cell: a `|` would end the cell, a newline the row.
 fn md_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace("\r\n", "<br>").replace('\n', "<br>")
+    text.replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace('\n', "<br>")
 }
 
 /// A text line for one annotation, for a terminal (`error: file:line: message`).
@@ -194,7 +200,11 @@ pub fn annotation_text(a: &Annotation) -> String {
         (Some(file), None) => format!("{file}: "),
         _ => String::new(),
     };
-    let title = a.title.as_deref().map(|t| format!("{t}: ")).unwrap_or_default();
+    let title = a
+        .title
+        .as_deref()
+        .map(|t| format!("{t}: "))
+        .unwrap_or_default();
     format!("{}: {place}{title}{}", a.level.command(), a.message)
 }
 
@@ -203,19 +213,23 @@ mod tests {
     use super::*;
 
     fn sample() -> Report {
-        Report::new("shipline-deploy", Outcome::Success, "deployed to production")
-            .field("url", "https://app.example.com")
-            .field("files", "12 total, 3 uploaded")
-            .table(Table {
-                title: "Uploaded".into(),
-                headers: vec!["file".into(), "bytes".into()],
-                rows: vec![
-                    vec!["index.html".into(), "512".into()],
-                    vec!["assets/a|b.js".into(), "20480".into()],
-                ],
-            })
-            .annotation(Annotation::warning("3 files over 1 MB").at("dist/big.js", None))
-            .output("url", "https://app.example.com")
+        Report::new(
+            "shipline-deploy",
+            Outcome::Success,
+            "deployed to production",
+        )
+        .field("url", "https://app.example.com")
+        .field("files", "12 total, 3 uploaded")
+        .table(Table {
+            title: "Uploaded".into(),
+            headers: vec!["file".into(), "bytes".into()],
+            rows: vec![
+                vec!["index.html".into(), "512".into()],
+                vec!["assets/a|b.js".into(), "20480".into()],
+            ],
+        })
+        .annotation(Annotation::warning("3 files over 1 MB").at("dist/big.js", None))
+        .output("url", "https://app.example.com")
     }
 
     #[test]
@@ -240,7 +254,12 @@ mod tests {
 
     #[test]
     fn annotation_lines_for_a_terminal() {
-        let a = Annotation::error("syntax error").at("x.sql", Some(3)).title("migration failed");
-        assert_eq!(annotation_text(&a), "error: x.sql:3: migration failed: syntax error");
+        let a = Annotation::error("syntax error")
+            .at("x.sql", Some(3))
+            .title("migration failed");
+        assert_eq!(
+            annotation_text(&a),
+            "error: x.sql:3: migration failed: syntax error"
+        );
     }
 }

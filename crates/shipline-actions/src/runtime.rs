@@ -66,7 +66,11 @@ impl Runtime {
     }
 
     /// Sends stdout and stderr elsewhere (tests).
-    pub fn with_writers(mut self, stdout: impl Write + Send + 'static, stderr: impl Write + Send + 'static) -> Self {
+    pub fn with_writers(
+        mut self,
+        stdout: impl Write + Send + 'static,
+        stderr: impl Write + Send + 'static,
+    ) -> Self {
         self.stdout = Box::new(stdout);
         self.stderr = Box::new(stderr);
         self

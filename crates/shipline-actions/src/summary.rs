@@ -30,7 +30,9 @@ pub fn fit(markdown: &str, already: usize) -> String {
 
 /// Appends the report's Markdown to the summary file.
 pub fn append(path: &str, markdown: &str) -> Result<(), crate::ActionsError> {
-    let already = std::fs::metadata(path).map(|m| m.len() as usize).unwrap_or(0);
+    let already = std::fs::metadata(path)
+        .map(|m| m.len() as usize)
+        .unwrap_or(0);
     let text = fit(markdown, already);
     let result = OpenOptions::new()
         .create(true)

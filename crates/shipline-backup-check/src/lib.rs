@@ -53,7 +53,10 @@ pub struct Args {
 /// Whose backups are checked.
 #[derive(Debug)]
 pub enum Source {
-    Supabase { project_ref: String, access_token: Secret },
+    Supabase {
+        project_ref: String,
+        access_token: Secret,
+    },
     Postgres,
 }
 
@@ -74,13 +77,21 @@ pub struct BackupCheck;
 impl Tool for BackupCheck {
     const BIN: &'static str = "shipline-backup-check";
     const ACTION: &'static str = "backup-check";
-    const SECRET_INPUTS: &'static [&'static str] = &["access-token", "database-url", "scratch-database-url"];
-    const SECRET_ENV: &'static [&'static str] = &[EnvVars::SUPABASE_ACCESS_TOKEN, EnvVars::DATABASE_URL];
+    const SECRET_INPUTS: &'static [&'static str] =
+        &["access-token", "database-url", "scratch-database-url"];
+    const SECRET_ENV: &'static [&'static str] =
+        &[EnvVars::SUPABASE_ACCESS_TOKEN, EnvVars::DATABASE_URL];
     const OUTPUTS: &'static [(&'static str, &'static str)] = &[
-        ("latest-backup-at", "When the newest backup was taken (RFC 3339)."),
+        (
+            "latest-backup-at",
+            "When the newest backup was taken (RFC 3339).",
+        ),
         ("age-hours", "Its age in hours."),
         ("pitr-enabled", "`true` when point-in-time recovery is on."),
-        ("drill", "The restore drill's result: `passed`, `failed` or `skipped`."),
+        (
+            "drill",
+            "The restore drill's result: `passed`, `failed` or `skipped`.",
+        ),
     ];
 
     type Args = Args;
@@ -92,27 +103,48 @@ impl Tool for BackupCheck {
 
     fn validate(args: Args, ctx: &Ctx) -> Result<Config, InputError> {
         let env = &ctx.env;
-        let provider = parse_choice("provider", &required(args.provider, "provider", None)?, &["supabase", "postgres"])?;
+        let provider = parse_choice(
+            "provider",
+            &required(args.provider, "provider", None)?,
+            &["supabase", "postgres"],
+        )?;
         let pg_url = |input: &str, value: Option<String>| -> Result<Option<SafeUrl>, InputError> {
-            value.map(|v| parse_url(input, &v, &["postgres", "postgresql"])).transpose()
+            value
+                .map(|v| parse_url(input, &v, &["postgres", "postgresql"]))
+                .transpose()
         };
-        let database_url = pg_url("database-url", or_env(args.database_url, env, EnvVars::DATABASE_URL))?;
+        let database_url = pg_url(
+            "database-url",
+            or_env(args.database_url, env, EnvVars::DATABASE_URL),
+        )?;
         let restore_drill = parse_bool("restore-drill", &args.restore_drill)?;
         let source = if provider == "supabase" {
             let project_ref = or_env(args.project_ref, env, EnvVars::SUPABASE_PROJECT_REF)
-                .ok_or_else(|| InputError::missing("project-ref", Some(EnvVars::SUPABASE_PROJECT_REF)))?;
+                .ok_or_else(|| {
+                    InputError::missing("project-ref", Some(EnvVars::SUPABASE_PROJECT_REF))
+                })?;
             if !project_ref.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(InputError::new(
                     "project-ref",
-                    format!("`{project_ref}` is not a project ref; it is the 20-letter id in the dashboard URL"),
+                    format!(
+                        "`{project_ref}` is not a project ref; it is the 20-letter id in the dashboard URL"
+                    ),
                 ));
             }
             let access_token = or_env(args.access_token, env, EnvVars::SUPABASE_ACCESS_TOKEN)
-                .ok_or_else(|| InputError::missing("access-token", Some(EnvVars::SUPABASE_ACCESS_TOKEN)))?;
-            Source::Supabase { project_ref, access_token: Secret::new(access_token) }
+                .ok_or_else(|| {
+                    InputError::missing("access-token", Some(EnvVars::SUPABASE_ACCESS_TOKEN))
+                })?;
+            Source::Supabase {
+                project_ref,
+                access_token: Secret::new(access_token),
+            }
         } else {
             if database_url.is_none() {
-                return Err(InputError::missing("database-url", Some(EnvVars::DATABASE_URL)));
+                return Err(InputError::missing(
+                    "database-url",
+                    Some(EnvVars::DATABASE_URL),
+                ));
             }
             Source::Postgres
         };
@@ -128,12 +160,20 @@ impl Tool for BackupCheck {
             require_pitr: parse_bool("require-pitr", &args.require_pitr)?,
             database_url,
             restore_drill,
-            scratch_database_url: pg_url("scratch-database-url", nonempty(args.scratch_database_url))?,
+            scratch_database_url: pg_url(
+                "scratch-database-url",
+                nonempty(args.scratch_database_url),
+            )?,
         })
     }
 
     async fn run(config: Config, _ctx: &mut Ctx) -> anyhow::Result<Report> {
         let _ = config;
-        Err(NotImplemented { bin: Self::BIN, what: String::new(), issue: 7 }.into())
+        Err(NotImplemented {
+            bin: Self::BIN,
+            what: String::new(),
+            issue: 7,
+        }
+        .into())
     }
 }

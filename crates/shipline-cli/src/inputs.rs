@@ -9,15 +9,18 @@ use shipline_core::{InputError, SafeUrl};
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonArgs {
     /// How to print the report on stdout: `text` (for people) or `json` (one JSON document).
-    #[arg(long, env = "INPUT_OUTPUT", default_value = "text", value_name = "FORMAT")]
+    #[arg(
+        long,
+        env = "INPUT_OUTPUT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
     pub output: String,
 }
 
 /// `Some(v)` only for a non-blank value, trimmed.
 pub fn nonempty(value: Option<String>) -> Option<String> {
-    value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// `true`/`false` as YAML and the runner write them (also `yes`/`no`, `1`/`0`).
@@ -33,7 +36,11 @@ pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
 }
 
 /// One of a fixed set of words.
-pub fn parse_choice<'a>(input: &str, value: &str, choices: &[&'a str]) -> Result<&'a str, InputError> {
+pub fn parse_choice<'a>(
+    input: &str,
+    value: &str,
+    choices: &[&'a str],
+) -> Result<&'a str, InputError> {
     let value = value.trim();
     choices
         .iter()
@@ -85,7 +92,10 @@ pub fn parse_dir(input: &str, value: &str) -> Result<PathBuf, InputError> {
         Ok(_) => Ok(path.to_path_buf()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(InputError::new(
             input,
-            format!("`{}` does not exist; build the site first, or point `{input}` at its output", path.display()),
+            format!(
+                "`{}` does not exist; build the site first, or point `{input}` at its output",
+                path.display()
+            ),
         )),
         Err(e) => Err(InputError::new(
             input,
@@ -110,14 +120,32 @@ mod tests {
 
     #[test]
     fn choices_urls_numbers() {
-        assert_eq!(parse_choice("provider", "Vercel", &["vercel", "fs"]), Ok("vercel"));
         assert_eq!(
-            parse_choice("provider", "heroku", &["vercel", "fs"]).unwrap_err().message,
+            parse_choice("provider", "Vercel", &["vercel", "fs"]),
+            Ok("vercel")
+        );
+        assert_eq!(
+            parse_choice("provider", "heroku", &["vercel", "fs"])
+                .unwrap_err()
+                .message,
             "`heroku` is not one of `vercel`, `fs`"
         );
-        let err = parse_url("database-url", "mysql://u:pw@h/db", &["postgres", "postgresql"]).unwrap_err();
-        assert_eq!(err.message, "`mysql://u:****@h/db` must start with `postgres://` or `postgresql://`");
-        assert!(parse_url("url", "not a url", &["https"]).unwrap_err().message.starts_with("is not a valid URL"));
+        let err = parse_url(
+            "database-url",
+            "mysql://u:pw@h/db",
+            &["postgres", "postgresql"],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "`mysql://u:****@h/db` must start with `postgres://` or `postgresql://`"
+        );
+        assert!(
+            parse_url("url", "not a url", &["https"])
+                .unwrap_err()
+                .message
+                .starts_with("is not a valid URL")
+        );
         assert_eq!(parse_positive("max-concurrency", "8", 64), Ok(8));
         assert!(parse_positive("max-concurrency", "0", 64).is_err());
     }
@@ -129,7 +157,11 @@ pub fn or_env(value: Option<String>, env: &crate::Env, fallback: &str) -> Option
 }
 
 /// A value that must be there, with a message saying where it may come from.
-pub fn required(value: Option<String>, input: &str, fallback: Option<&str>) -> Result<String, InputError> {
+pub fn required(
+    value: Option<String>,
+    input: &str,
+    fallback: Option<&str>,
+) -> Result<String, InputError> {
     nonempty(value).ok_or_else(|| InputError::missing(input, fallback))
 }
 
@@ -146,7 +178,9 @@ pub fn parse_version(input: &str, value: &str) -> Result<String, InputError> {
     } else {
         Err(InputError::new(
             input,
-            format!("`{value}` is not a migration version; write the digits that start the file name, e.g. `20240101120000`"),
+            format!(
+                "`{value}` is not a migration version; write the digits that start the file name, e.g. `20240101120000`"
+            ),
         ))
     }
 }
@@ -163,14 +197,25 @@ pub fn parse_list(value: &str) -> Vec<String> {
 
 /// A URL that is itself a secret (Slack, Discord and Teams webhooks carry their token in the
 /// path): checked like [`parse_url`], but no message ever shows any part of it.
-pub fn parse_secret_url(input: &str, value: &str, schemes: &[&str]) -> Result<shipline_core::Secret, InputError> {
-    let url = url::Url::parse(value.trim())
-        .map_err(|e| InputError::new(input, format!("is not a valid URL ({e}); its value is not shown because it is a secret")))?;
+pub fn parse_secret_url(
+    input: &str,
+    value: &str,
+    schemes: &[&str],
+) -> Result<shipline_core::Secret, InputError> {
+    let url = url::Url::parse(value.trim()).map_err(|e| {
+        InputError::new(
+            input,
+            format!("is not a valid URL ({e}); its value is not shown because it is a secret"),
+        )
+    })?;
     if !schemes.contains(&url.scheme()) || url.host_str().is_none_or(str::is_empty) {
         let list: Vec<String> = schemes.iter().map(|s| format!("`{s}://`")).collect();
         return Err(InputError::new(
             input,
-            format!("must be a URL starting with {}; its value is not shown because it is a secret", list.join(" or ")),
+            format!(
+                "must be a URL starting with {}; its value is not shown because it is a secret",
+                list.join(" or ")
+            ),
         ));
     }
     Ok(shipline_core::Secret::new(value.trim()))

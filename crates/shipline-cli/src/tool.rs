@@ -5,7 +5,7 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
-use shipline_actions::{Annotation, Event, GithubContext, OutputFormat, Outcome, Report, Runtime};
+use shipline_actions::{Annotation, Event, GithubContext, Outcome, OutputFormat, Report, Runtime};
 use shipline_core::secret::redact_text;
 use shipline_core::{EnvVars, ExitStatus, InputError, Secret};
 
@@ -77,7 +77,11 @@ pub fn main<T: Tool>() -> ExitCode {
 /// The whole run, with argv, env and (for tests) the runtime's writers injected.
 pub fn run_with<T: Tool>(argv: Vec<OsString>, env: Env, runtime: Option<Runtime>) -> ExitStatus {
     let json = wants_json(&argv, &env);
-    let format = if json { OutputFormat::Json } else { OutputFormat::Text };
+    let format = if json {
+        OutputFormat::Json
+    } else {
+        OutputFormat::Text
+    };
     let mut rt = runtime.unwrap_or_else(|| Runtime::from_lookup(|k| env.var(k), format));
 
     // 1. Masks first: nothing below may print a secret the runner does not know about yet.
@@ -91,7 +95,10 @@ pub fn run_with<T: Tool>(argv: Vec<OsString>, env: Env, runtime: Option<Runtime>
         Ok(matches) => matches,
         Err(error) => {
             use clap::error::ErrorKind;
-            if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) {
                 let _ = error.print();
                 return ExitStatus::Success;
             }
@@ -126,7 +133,12 @@ pub fn run_with<T: Tool>(argv: Vec<OsString>, env: Env, runtime: Option<Runtime>
             Event::None
         }
     };
-    let mut ctx = Ctx { rt, env, github, event };
+    let mut ctx = Ctx {
+        rt,
+        env,
+        github,
+        event,
+    };
     if let Err(error) = check_output(T::common(&args)) {
         return finish_input_error::<T>(&mut ctx, &error, &secret_refs);
     }
@@ -142,16 +154,27 @@ pub fn run_with<T: Tool>(argv: Vec<OsString>, env: Env, runtime: Option<Runtime>
         .build()
     {
         Ok(runtime) => runtime.block_on(T::run(config, &mut ctx)),
-        Err(error) => Err(anyhow::anyhow!("could not start the async runtime: {error}")),
+        Err(error) => Err(anyhow::anyhow!(
+            "could not start the async runtime: {error}"
+        )),
     };
     let status = classify(&result);
     let report = match result {
         Ok(report) => report,
         Err(error) => {
             let message = redact_text(&format!("{error:#}"), &secret_refs);
-            let outcome = if status == ExitStatus::BadInput { Outcome::InvalidInput } else { Outcome::Failure };
-            let title = if status == ExitStatus::BadInput { "invalid input" } else { "failed" };
-            Report::new(T::BIN, outcome, title).annotation(Annotation::error(message).title(format!("{} {title}", T::BIN)))
+            let outcome = if status == ExitStatus::BadInput {
+                Outcome::InvalidInput
+            } else {
+                Outcome::Failure
+            };
+            let title = if status == ExitStatus::BadInput {
+                "invalid input"
+            } else {
+                "failed"
+            };
+            Report::new(T::BIN, outcome, title)
+                .annotation(Annotation::error(message).title(format!("{} {title}", T::BIN)))
         }
     };
     if let Err(error) = ctx.rt.finish(&report) {
@@ -161,7 +184,11 @@ pub fn run_with<T: Tool>(argv: Vec<OsString>, env: Env, runtime: Option<Runtime>
     status
 }
 
-fn finish_input_error<T: Tool>(ctx: &mut Ctx, error: &InputError, secrets: &[&Secret]) -> ExitStatus {
+fn finish_input_error<T: Tool>(
+    ctx: &mut Ctx,
+    error: &InputError,
+    secrets: &[&Secret],
+) -> ExitStatus {
     let message = redact_text(&error.message, secrets);
     let title = format!("invalid input `{}`", error.input);
     let report = Report::new(T::BIN, Outcome::InvalidInput, title.clone())
@@ -201,7 +228,8 @@ fn with_env_inputs(
         .collect();
     let mut extra = Vec::new();
     for arg in command.get_arguments() {
-        let (Some(long), Some(name)) = (arg.get_long(), arg.get_env().and_then(|n| n.to_str())) else {
+        let (Some(long), Some(name)) = (arg.get_long(), arg.get_env().and_then(|n| n.to_str()))
+        else {
             continue;
         };
         if given.iter().any(|g| g == long) {
@@ -267,7 +295,13 @@ fn raw_secrets(inputs: &[&str], env_names: &[&str], argv: &[OsString], env: &Env
             if let Some(password) = url.password() {
                 secrets.push(Secret::new(password));
                 let decoded: String = url::form_urlencoded::parse(password.as_bytes())
-                    .map(|(k, v)| if v.is_empty() { k.into_owned() } else { format!("{k}={v}") })
+                    .map(|(k, v)| {
+                        if v.is_empty() {
+                            k.into_owned()
+                        } else {
+                            format!("{k}={v}")
+                        }
+                    })
                     .collect();
                 if decoded != password {
                     secrets.push(Secret::new(decoded));
@@ -281,9 +315,13 @@ fn raw_secrets(inputs: &[&str], env_names: &[&str], argv: &[OsString], env: &Env
 
 /// Diagnostics on stderr: `RUST_LOG` wins; `RUNNER_DEBUG=1` (a debug re-run) turns on debug.
 fn init_logging(env: &Env) {
-    let filter = env
-        .var(EnvVars::RUST_LOG)
-        .unwrap_or_else(|| if env.var(EnvVars::RUNNER_DEBUG).as_deref() == Some("1") { "debug".into() } else { "warn".into() });
+    let filter = env.var(EnvVars::RUST_LOG).unwrap_or_else(|| {
+        if env.var(EnvVars::RUNNER_DEBUG).as_deref() == Some("1") {
+            "debug".into()
+        } else {
+            "warn".into()
+        }
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)

@@ -14,7 +14,9 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(format!(
                 "`{input}` is not a duration; write a number with a unit, e.g. `30s`, `5m` or `26h`"
@@ -57,7 +59,7 @@ pub fn format_duration(duration: Duration) -> String {
     if ms == 0 {
         return "0s".into();
     }
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let mut secs = duration.as_secs();
@@ -90,9 +92,17 @@ mod tests {
     fn refuses_what_it_cannot_read_with_a_hint() {
         assert!(parse_duration("5").unwrap_err().contains("no unit"));
         assert!(parse_duration("").unwrap_err().contains("empty"));
-        assert!(parse_duration("5 minutes").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("5 minutes")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
         assert!(parse_duration("m5").unwrap_err().contains("not a duration"));
-        assert!(parse_duration("-5s").unwrap_err().contains("not a duration"));
+        assert!(
+            parse_duration("-5s")
+                .unwrap_err()
+                .contains("not a duration")
+        );
         assert!(
             parse_duration("99999999999999999999s")
                 .unwrap_err()

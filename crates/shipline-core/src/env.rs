@@ -77,7 +77,10 @@ impl EnvVars {
     /// The env name an action input is read from: `foo-bar` → `INPUT_FOO_BAR`, as the
     /// composite actions map `inputs.foo-bar` (and as the runner does for JavaScript actions).
     pub fn input(name: &str) -> String {
-        format!("INPUT_{}", name.replace([' ', '-'], "_").to_ascii_uppercase())
+        format!(
+            "INPUT_{}",
+            name.replace([' ', '-'], "_").to_ascii_uppercase()
+        )
     }
 }
 

@@ -78,7 +78,12 @@ mod tests {
         let lines: Vec<_> = pem.mask_lines().collect();
         assert_eq!(
             lines,
-            ["-----BEGIN KEY-----", "abc123", "def456", "-----END KEY-----"]
+            [
+                "-----BEGIN KEY-----",
+                "abc123",
+                "def456",
+                "-----END KEY-----"
+            ]
         );
     }
 

@@ -48,10 +48,7 @@ impl SafeUrl {
     pub fn has_credentials(&self) -> bool {
         self.0.password().is_some()
             || !self.0.username().is_empty()
-            || self
-                .0
-                .query_pairs()
-                .any(|(key, _)| is_sensitive_key(&key))
+            || self.0.query_pairs().any(|(key, _)| is_sensitive_key(&key))
     }
 
     /// Joins a path onto this URL as a base, keeping the base's own path prefix
@@ -170,7 +167,9 @@ mod tests {
     #[test]
     fn credential_query_values_are_hidden_and_others_kept_as_written() {
         assert_eq!(
-            shown("https://prod.logic.azure.com/workflows/1?api-version=2016-06-01&sp=%2Ftriggers&sig=AbC&Token=x"),
+            shown(
+                "https://prod.logic.azure.com/workflows/1?api-version=2016-06-01&sp=%2Ftriggers&sig=AbC&Token=x"
+            ),
             "https://prod.logic.azure.com/workflows/1?api-version=2016-06-01&sp=%2Ftriggers&sig=****&Token=****"
         );
     }
@@ -188,7 +187,9 @@ mod tests {
     fn join_path_keeps_the_base_prefix() {
         let base = SafeUrl::parse("https://ghe.example.com/api/v3").unwrap();
         assert_eq!(
-            base.join_path("/repos/o/r/deployments").unwrap().to_string(),
+            base.join_path("/repos/o/r/deployments")
+                .unwrap()
+                .to_string(),
             "https://ghe.example.com/api/v3/repos/o/r/deployments"
         );
         let root = SafeUrl::parse("https://api.github.com").unwrap();

@@ -138,11 +138,20 @@ impl Tool for Deploy {
         EnvVars::GITHUB_TOKEN,
     ];
     const OUTPUTS: &'static [(&'static str, &'static str)] = &[
-        ("url", "The deployment's URL (production: the promoted URL)."),
+        (
+            "url",
+            "The deployment's URL (production: the promoted URL).",
+        ),
         ("deployment-id", "The host's deployment id."),
-        ("github-deployment-id", "The id of the GitHub deployment record."),
+        (
+            "github-deployment-id",
+            "The id of the GitHub deployment record.",
+        ),
         ("files-total", "Files in the deployed site."),
-        ("files-uploaded", "Files the host did not have and that were uploaded."),
+        (
+            "files-uploaded",
+            "Files the host did not have and that were uploaded.",
+        ),
         ("duration-ms", "How long the deploy took, in milliseconds."),
     ];
 
@@ -169,10 +178,12 @@ impl Tool for Deploy {
                 Some("pull_request" | "pull_request_target") => Environment::Preview,
                 _ => Environment::Production,
             },
-            Some(v) => match shipline_cli::parse_choice("environment", v, &["production", "preview"])? {
-                "production" => Environment::Production,
-                _ => Environment::Preview,
-            },
+            Some(v) => {
+                match shipline_cli::parse_choice("environment", v, &["production", "preview"])? {
+                    "production" => Environment::Production,
+                    _ => Environment::Preview,
+                }
+            }
         };
         let smoke_path = required(Some(args.smoke_path), "smoke-path", None)?;
         if !smoke_path.starts_with('/') {

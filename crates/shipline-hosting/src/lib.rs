@@ -35,14 +35,24 @@ impl Provider {
     }
 
     /// The conventional env names of this provider's token and project.
-    fn fallbacks(self) -> (Option<&'static str>, Option<&'static str>, Option<&'static str>) {
+    fn fallbacks(
+        self,
+    ) -> (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+    ) {
         match self {
             Provider::Vercel => (
                 Some(EnvVars::VERCEL_TOKEN),
                 Some(EnvVars::VERCEL_PROJECT_ID),
                 Some(EnvVars::VERCEL_ORG_ID),
             ),
-            Provider::Netlify => (Some(EnvVars::NETLIFY_AUTH_TOKEN), Some(EnvVars::NETLIFY_SITE_ID), None),
+            Provider::Netlify => (
+                Some(EnvVars::NETLIFY_AUTH_TOKEN),
+                Some(EnvVars::NETLIFY_SITE_ID),
+                None,
+            ),
             Provider::Fs => (None, None, None),
         }
     }
@@ -93,7 +103,9 @@ impl HostInputs {
                 if project.contains(['/', ' ', '?', '#']) {
                     return Err(InputError::new(
                         "project",
-                        format!("`{project}` is not a project id or name; use the id (`prj_…` on Vercel, the site id on Netlify)"),
+                        format!(
+                            "`{project}` is not a project id or name; use the id (`prj_…` on Vercel, the site id on Netlify)"
+                        ),
                     ));
                 }
                 if provider == Provider::Vercel {
@@ -168,7 +180,12 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>())
+        Env::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<HashMap<_, _>>(),
+        )
     }
 
     #[test]
@@ -177,10 +194,24 @@ mod tests {
             provider: Some("vercel".into()),
             ..Default::default()
         }
-        .validate(&env(&[("VERCEL_TOKEN", "t"), ("VERCEL_PROJECT_ID", "prj_1"), ("VERCEL_ORG_ID", "team_1")]))
+        .validate(&env(&[
+            ("VERCEL_TOKEN", "t"),
+            ("VERCEL_PROJECT_ID", "prj_1"),
+            ("VERCEL_ORG_ID", "team_1"),
+        ]))
         .unwrap();
-        let Host::Vercel { token, project, team } = host else { panic!() };
-        assert_eq!((token.expose(), project.as_str(), team.as_deref()), ("t", "prj_1", Some("team_1")));
+        let Host::Vercel {
+            token,
+            project,
+            team,
+        } = host
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (token.expose(), project.as_str(), team.as_deref()),
+            ("t", "prj_1", Some("team_1"))
+        );
     }
 
     #[test]
@@ -198,18 +229,28 @@ mod tests {
 
     #[test]
     fn fs_needs_a_target_dir_that_is_not_a_file() {
-        let err = HostInputs { provider: Some("fs".into()), ..Default::default() }.validate(&env(&[])).unwrap_err();
+        let err = HostInputs {
+            provider: Some("fs".into()),
+            ..Default::default()
+        }
+        .validate(&env(&[]))
+        .unwrap_err();
         assert_eq!(err.input, "target-dir");
         let file = tempfile_path();
-        let err = HostInputs { provider: Some("fs".into()), target_dir: Some(file.clone()), ..Default::default() }
-            .validate(&env(&[]))
-            .unwrap_err();
+        let err = HostInputs {
+            provider: Some("fs".into()),
+            target_dir: Some(file.clone()),
+            ..Default::default()
+        }
+        .validate(&env(&[]))
+        .unwrap_err();
         assert!(err.message.contains("is not a directory"), "{err}");
         let _ = std::fs::remove_file(file);
     }
 
     fn tempfile_path() -> String {
-        let path = std::env::temp_dir().join(format!("shipline-hosting-test-{}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("shipline-hosting-test-{}", std::process::id()));
         std::fs::write(&path, "x").unwrap();
         path.display().to_string()
     }
@@ -217,14 +258,28 @@ mod tests {
     #[test]
     fn record_stores() {
         assert_eq!(RecordStore::parse(None, true), Ok(RecordStore::GitHub));
-        assert_eq!(RecordStore::parse(None, false), Ok(RecordStore::Fs(".shipline/records".into())));
-        assert_eq!(RecordStore::parse(Some("fs:/srv/r".into()), true), Ok(RecordStore::Fs("/srv/r".into())));
-        assert_eq!(RecordStore::parse(Some("s3:x".into()), true).unwrap_err().input, "record-store");
+        assert_eq!(
+            RecordStore::parse(None, false),
+            Ok(RecordStore::Fs(".shipline/records".into()))
+        );
+        assert_eq!(
+            RecordStore::parse(Some("fs:/srv/r".into()), true),
+            Ok(RecordStore::Fs("/srv/r".into()))
+        );
+        assert_eq!(
+            RecordStore::parse(Some("s3:x".into()), true)
+                .unwrap_err()
+                .input,
+            "record-store"
+        );
     }
 
     #[test]
     fn unknown_provider() {
         let err = Provider::parse("heroku").unwrap_err();
-        assert_eq!(err.to_string(), "invalid input `provider`: `heroku` is not one of `vercel`, `netlify`, `fs`");
+        assert_eq!(
+            err.to_string(),
+            "invalid input `provider`: `heroku` is not one of `vercel`, `netlify`, `fs`"
+        );
     }
 }

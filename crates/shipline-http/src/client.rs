@@ -301,11 +301,15 @@ impl HttpClient {
                 ),
                 Ok(_) => (false, None, String::new(), None),
                 Err(AttemptError::NotSent(message)) => (true, None, message.clone(), None),
-                Err(AttemptError::Lost(message)) => {
-                    (request.safety == Safety::Idempotent, None, message.clone(), None)
-                }
+                Err(AttemptError::Lost(message)) => (
+                    request.safety == Safety::Idempotent,
+                    None,
+                    message.clone(),
+                    None,
+                ),
             };
-            if !retry {
+            // With no retries allowed, `send` is a plain send: the caller sees the answer.
+            if !retry || (policy.max_attempts <= 1 && outcome.is_ok()) {
                 return match outcome {
                     Ok(mut response) => {
                         response.attempts = attempt;
@@ -375,10 +379,9 @@ impl HttpClient {
         let headers = answer.headers().clone();
         // The whole body is read here, inside the retry loop, so an answer cut off half-way
         // is retried like any other lost answer.
-        let body = answer
-            .bytes()
-            .await
-            .map_err(|e| AttemptError::Lost(format!("the answer was cut off: {}", error_chain(e))))?;
+        let body = answer.bytes().await.map_err(|e| {
+            AttemptError::Lost(format!("the answer was cut off: {}", error_chain(e)))
+        })?;
         Ok(Response {
             method: request.method.clone(),
             url: request.url.clone(),

@@ -74,9 +74,15 @@ mod tests {
     fn retry_after_in_seconds_and_as_a_date() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after("1.5", now), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_retry_after("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
         let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
@@ -94,7 +100,10 @@ mod tests {
         for (attempt, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 800), (9, 800)] {
             for _ in 0..50 {
                 let wait = policy.backoff(attempt).as_millis() as u64;
-                assert!(wait >= full / 2 && wait <= full, "attempt {attempt}: {wait}ms");
+                assert!(
+                    wait >= full / 2 && wait <= full,
+                    "attempt {attempt}: {wait}ms"
+                );
             }
         }
         let waits: std::collections::HashSet<_> = (0..50).map(|_| policy.backoff(4)).collect();

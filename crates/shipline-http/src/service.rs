@@ -50,7 +50,11 @@ impl Service {
     pub fn base_url(self, get: impl Fn(&str) -> Option<String>) -> Result<SafeUrl, String> {
         match get(self.env_var()).filter(|v| !v.trim().is_empty()) {
             Some(value) => SafeUrl::parse(value.trim()).map_err(|e| {
-                format!("`{}` is not a URL ({e}); write e.g. `{}`", self.env_var(), self.default_url())
+                format!(
+                    "`{}` is not a URL ({e}); write e.g. `{}`",
+                    self.env_var(),
+                    self.default_url()
+                )
             }),
             None => SafeUrl::parse(self.default_url()).map_err(|e| e.to_string()),
         }
@@ -65,13 +69,18 @@ mod tests {
     fn every_override_env_name_of_the_contract_is_honoured() {
         for service in Service::ALL {
             let url = service.base_url(|_| None).unwrap();
-            assert_eq!(url.expose().as_str().trim_end_matches('/'), service.default_url());
+            assert_eq!(
+                url.expose().as_str().trim_end_matches('/'),
+                service.default_url()
+            );
             let overridden = service
                 .base_url(|name| (name == service.env_var()).then(|| "http://127.0.0.1:9/x".into()))
                 .unwrap();
             assert_eq!(overridden.to_string(), "http://127.0.0.1:9/x");
         }
-        let bad = Service::GitHub.base_url(|_| Some("not a url".into())).unwrap_err();
+        let bad = Service::GitHub
+            .base_url(|_| Some("not a url".into()))
+            .unwrap_err();
         assert!(bad.contains("`GITHUB_API_URL` is not a URL"), "{bad}");
     }
 }

@@ -87,10 +87,16 @@ impl Tool for Migrate {
     const SECRET_INPUTS: &'static [&'static str] = &["database-url"];
     const SECRET_ENV: &'static [&'static str] = &[EnvVars::DATABASE_URL];
     const OUTPUTS: &'static [(&'static str, &'static str)] = &[
-        ("applied", "How many migrations this run applied (or reverted, for `down`)."),
+        (
+            "applied",
+            "How many migrations this run applied (or reverted, for `down`).",
+        ),
         ("pending", "How many migrations are still pending."),
         ("version", "The newest applied version after the run."),
-        ("findings", "Lint findings, one per line: `file:line: rule: message`."),
+        (
+            "findings",
+            "Lint findings, one per line: `file:line: rule: message`.",
+        ),
     ];
 
     type Args = Args;
@@ -114,11 +120,22 @@ impl Tool for Migrate {
             _ => Command::Repair,
         };
         let database_url = match or_env(args.database_url, &ctx.env, EnvVars::DATABASE_URL) {
-            Some(url) => Some(parse_url("database-url", &url, &["postgres", "postgresql"])?),
+            Some(url) => Some(parse_url(
+                "database-url",
+                &url,
+                &["postgres", "postgresql"],
+            )?),
             None if command == Command::Lint => None,
-            None => return Err(InputError::missing("database-url", Some(EnvVars::DATABASE_URL))),
+            None => {
+                return Err(InputError::missing(
+                    "database-url",
+                    Some(EnvVars::DATABASE_URL),
+                ));
+            }
         };
-        let to = nonempty(args.to).map(|v| parse_version("to", &v)).transpose()?;
+        let to = nonempty(args.to)
+            .map(|v| parse_version("to", &v))
+            .transpose()?;
         if command == Command::Down && to.is_none() {
             return Err(InputError::new(
                 "to",
@@ -141,6 +158,11 @@ impl Tool for Migrate {
 
     async fn run(config: Config, _ctx: &mut Ctx) -> anyhow::Result<Report> {
         let _ = config;
-        Err(NotImplemented { bin: Self::BIN, what: String::new(), issue: 3 }.into())
+        Err(NotImplemented {
+            bin: Self::BIN,
+            what: String::new(),
+            issue: 3,
+        }
+        .into())
     }
 }

@@ -135,8 +135,13 @@ pub struct Notify;
 impl Tool for Notify {
     const BIN: &'static str = "shipline-notify";
     const ACTION: &'static str = "notify";
-    const SECRET_INPUTS: &'static [&'static str] =
-        &["github-token", "webhook-url", "webhook-secret", "slack-token", "sentry-token"];
+    const SECRET_INPUTS: &'static [&'static str] = &[
+        "github-token",
+        "webhook-url",
+        "webhook-secret",
+        "slack-token",
+        "sentry-token",
+    ];
     const SECRET_ENV: &'static [&'static str] = &[
         EnvVars::GITHUB_TOKEN,
         EnvVars::SLACK_BOT_TOKEN,
@@ -173,13 +178,24 @@ impl Tool for Notify {
                 targets.push(target);
             }
         }
-        let status = parse_choice("status", &args.status, &["success", "failure", "cancelled", "in_progress"])?.to_owned();
+        let status = parse_choice(
+            "status",
+            &args.status,
+            &["success", "failure", "cancelled", "in_progress"],
+        )?
+        .to_owned();
         let github_token = or_env(args.github_token, env, EnvVars::GITHUB_TOKEN).map(Secret::new);
-        let wants_github = targets
-            .iter()
-            .any(|t| matches!(t, Target::GithubComment | Target::GithubIssue | Target::GithubDeployment));
+        let wants_github = targets.iter().any(|t| {
+            matches!(
+                t,
+                Target::GithubComment | Target::GithubIssue | Target::GithubDeployment
+            )
+        });
         if wants_github && github_token.is_none() {
-            return Err(InputError::missing("github-token", Some(EnvVars::GITHUB_TOKEN)));
+            return Err(InputError::missing(
+                "github-token",
+                Some(EnvVars::GITHUB_TOKEN),
+            ));
         }
         let webhook_url = match nonempty(args.webhook_url) {
             Some(url) => Some(parse_secret_url("webhook-url", &url, &["https", "http"])?),
@@ -205,7 +221,11 @@ impl Tool for Notify {
                     channel: required(args.slack_channel, "slack-channel", None)?,
                 }),
                 None => match env.var(EnvVars::SLACK_WEBHOOK_URL) {
-                    Some(url) => Some(Slack::Webhook(parse_secret_url(EnvVars::SLACK_WEBHOOK_URL, &url, &["https", "http"])?)),
+                    Some(url) => Some(Slack::Webhook(parse_secret_url(
+                        EnvVars::SLACK_WEBHOOK_URL,
+                        &url,
+                        &["https", "http"],
+                    )?)),
                     None => {
                         return Err(InputError::new(
                             "slack-token",
@@ -218,12 +238,16 @@ impl Tool for Notify {
             None
         };
         let sentry = if targets.contains(&Target::Sentry) {
-            let token = or_env(args.sentry_token, env, EnvVars::SENTRY_AUTH_TOKEN)
-                .ok_or_else(|| InputError::missing("sentry-token", Some(EnvVars::SENTRY_AUTH_TOKEN)))?;
+            let token =
+                or_env(args.sentry_token, env, EnvVars::SENTRY_AUTH_TOKEN).ok_or_else(|| {
+                    InputError::missing("sentry-token", Some(EnvVars::SENTRY_AUTH_TOKEN))
+                })?;
             let org = or_env(args.sentry_org, env, EnvVars::SENTRY_ORG)
                 .ok_or_else(|| InputError::missing("sentry-org", Some(EnvVars::SENTRY_ORG)))?;
-            let project = or_env(args.sentry_project, env, EnvVars::SENTRY_PROJECT)
-                .ok_or_else(|| InputError::missing("sentry-project", Some(EnvVars::SENTRY_PROJECT)))?;
+            let project =
+                or_env(args.sentry_project, env, EnvVars::SENTRY_PROJECT).ok_or_else(|| {
+                    InputError::missing("sentry-project", Some(EnvVars::SENTRY_PROJECT))
+                })?;
             Some((Secret::new(token), org, project))
         } else {
             None
@@ -233,7 +257,9 @@ impl Tool for Notify {
             status,
             title: nonempty(args.title),
             message: nonempty(args.message),
-            url: nonempty(args.url).map(|u| parse_url("url", &u, &["https", "http"])).transpose()?,
+            url: nonempty(args.url)
+                .map(|u| parse_url("url", &u, &["https", "http"]))
+                .transpose()?,
             key: nonempty(args.key),
             github_token,
             webhook_url,
@@ -247,6 +273,11 @@ impl Tool for Notify {
 
     async fn run(config: Config, _ctx: &mut Ctx) -> anyhow::Result<Report> {
         let _ = config;
-        Err(NotImplemented { bin: Self::BIN, what: String::new(), issue: 6 }.into())
+        Err(NotImplemented {
+            bin: Self::BIN,
+            what: String::new(),
+            issue: 6,
+        }
+        .into())
     }
 }

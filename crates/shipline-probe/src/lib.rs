@@ -90,14 +90,19 @@ fn parse_status_rules(value: &str) -> Result<Vec<StatusRule>, InputError> {
                 Ok(code @ 100..=599) => Ok(StatusRule::Code(code)),
                 _ => Err(InputError::new(
                     "expect-status",
-                    format!("`{word}` is not a status; write codes or classes, e.g. `200,301` or `2xx`"),
+                    format!(
+                        "`{word}` is not a status; write codes or classes, e.g. `200,301` or `2xx`"
+                    ),
                 )),
             }
         })
         .collect();
     let rules = rules?;
     if rules.is_empty() {
-        return Err(InputError::new("expect-status", "is empty; write e.g. `2xx`"));
+        return Err(InputError::new(
+            "expect-status",
+            "is empty; write e.g. `2xx`",
+        ));
     }
     Ok(rules)
 }
@@ -153,8 +158,14 @@ impl Tool for Probe {
     const SECRET_INPUTS: &'static [&'static str] = &["github-token"];
     const SECRET_ENV: &'static [&'static str] = &[EnvVars::GITHUB_TOKEN];
     const OUTPUTS: &'static [(&'static str, &'static str)] = &[
-        ("status", "`up`, `degraded` or `down`: the worst of all URLs."),
-        ("latency-ms", "The slowest successful answer, in milliseconds."),
+        (
+            "status",
+            "`up`, `degraded` or `down`: the worst of all URLs.",
+        ),
+        (
+            "latency-ms",
+            "The slowest successful answer, in milliseconds.",
+        ),
     ];
 
     type Args = Args;
@@ -172,7 +183,10 @@ impl Tool for Probe {
         let number = |input: &str, value: &str, max: u32| -> Result<u32, InputError> {
             match value.trim().parse::<u32>() {
                 Ok(n) if n <= max => Ok(n),
-                _ => Err(InputError::new(input, format!("`{value}` is not a whole number from 0 to {max}"))),
+                _ => Err(InputError::new(
+                    input,
+                    format!("`{value}` is not a whole number from 0 to {max}"),
+                )),
             }
         };
         let incident = match nonempty(args.incident) {
@@ -194,13 +208,19 @@ impl Tool for Probe {
             retry_delay: parse_duration_input("retry-delay", &args.retry_delay)?,
             cert_min_days: number("cert-min-days", &args.cert_min_days, 3650)?,
             incident,
-            github_token: or_env(args.github_token, &ctx.env, EnvVars::GITHUB_TOKEN).map(Secret::new),
+            github_token: or_env(args.github_token, &ctx.env, EnvVars::GITHUB_TOKEN)
+                .map(Secret::new),
         })
     }
 
     async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
         if config.incident {
-            return Err(NotImplemented { bin: Self::BIN, what: " input `incident`".into(), issue: 8 }.into());
+            return Err(NotImplemented {
+                bin: Self::BIN,
+                what: " input `incident`".into(),
+                issue: 8,
+            }
+            .into());
         }
         let client = HttpClient::new(ClientOptions {
             connect_timeout: config.timeout,
@@ -208,7 +228,8 @@ impl Tool for Probe {
             // The probe does its own confirmation attempts, with their own timing.
             retry: RetryPolicy::none(),
         })?;
-        ctx.rt.group(&format!("probing {} URL(s)", config.urls.len()));
+        ctx.rt
+            .group(&format!("probing {} URL(s)", config.urls.len()));
         let checks = config.urls.iter().map(|url| check(&client, url, &config));
         let results = futures_util::future::join_all(checks).await;
         ctx.rt.end_group();
@@ -220,7 +241,11 @@ impl Tool for Probe {
             .map(|r| r.latency.as_millis())
             .max()
             .unwrap_or(0);
-        let outcome = if worst == Health::Down { Outcome::Failure } else { Outcome::Success };
+        let outcome = if worst == Health::Down {
+            Outcome::Failure
+        } else {
+            Outcome::Success
+        };
         let down = results.iter().filter(|r| r.health == Health::Down).count();
         let title = match worst {
             Health::Up => format!("{} URL(s) up", results.len()),
@@ -237,14 +262,25 @@ impl Tool for Probe {
             rows.push(vec![
                 r.url.to_string(),
                 r.health.word().to_owned(),
-                r.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                r.status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 format!("{} ms", r.latency.as_millis()),
                 r.attempts.to_string(),
                 r.note.clone(),
             ]);
             match r.health {
-                Health::Down => report = report.annotation(Annotation::error(format!("{}: {}", r.url, r.note)).title("probe: down")),
-                Health::Degraded => report = report.annotation(Annotation::warning(format!("{}: {}", r.url, r.note)).title("probe: degraded")),
+                Health::Down => {
+                    report = report.annotation(
+                        Annotation::error(format!("{}: {}", r.url, r.note)).title("probe: down"),
+                    )
+                }
+                Health::Degraded => {
+                    report = report.annotation(
+                        Annotation::warning(format!("{}: {}", r.url, r.note))
+                            .title("probe: degraded"),
+                    )
+                }
                 Health::Up => {}
             }
             if r.url.expose().scheme() == "https" {
@@ -256,7 +292,9 @@ impl Tool for Probe {
         }
         Ok(report.table(Table {
             title: "Checks".into(),
-            headers: ["url", "status", "http", "latency", "attempts", "note"].map(String::from).into(),
+            headers: ["url", "status", "http", "latency", "attempts", "note"]
+                .map(String::from)
+                .into(),
             rows,
         }))
     }
@@ -275,18 +313,48 @@ async fn check(client: &HttpClient, url: &SafeUrl, config: &Config) -> Checked {
             Ok(response) => {
                 let status = response.status.as_u16();
                 if !config.expect_status.iter().any(|rule| rule.matches(status)) {
-                    (Health::Down, Some(status), format!("answered {status}, expected `{}`", describe(&config.expect_status)))
-                } else if let Some(text) = config.expect_text.as_deref().filter(|t| !response.text().contains(t)) {
-                    (Health::Down, Some(status), format!("the answer does not contain `{text}`"))
+                    (
+                        Health::Down,
+                        Some(status),
+                        format!(
+                            "answered {status}, expected `{}`",
+                            describe(&config.expect_status)
+                        ),
+                    )
+                } else if let Some(text) = config
+                    .expect_text
+                    .as_deref()
+                    .filter(|t| !response.text().contains(t))
+                {
+                    (
+                        Health::Down,
+                        Some(status),
+                        format!("the answer does not contain `{text}`"),
+                    )
                 } else if let Some(max) = config.max_latency.filter(|max| latency > *max) {
-                    (Health::Degraded, Some(status), format!("{} ms, slower than `max-latency` {} ms", latency.as_millis(), max.as_millis()))
+                    (
+                        Health::Degraded,
+                        Some(status),
+                        format!(
+                            "{} ms, slower than `max-latency` {} ms",
+                            latency.as_millis(),
+                            max.as_millis()
+                        ),
+                    )
                 } else {
                     (Health::Up, Some(status), String::new())
                 }
             }
         };
         if health != Health::Down || attempts > config.retries {
-            return Checked { url: url.clone(), health, status, latency, attempts, note };
+            return Checked {
+                url: url.clone(),
+                health,
+                status,
+                latency,
+                attempts,
+                note,
+            };
         }
         tokio::time::sleep(config.retry_delay).await;
     }
@@ -309,7 +377,10 @@ mod tests {
 
     #[test]
     fn status_rules() {
-        assert_eq!(parse_status_rules("2xx, 301").unwrap(), [StatusRule::Class(2), StatusRule::Code(301)]);
+        assert_eq!(
+            parse_status_rules("2xx, 301").unwrap(),
+            [StatusRule::Class(2), StatusRule::Code(301)]
+        );
         assert!(StatusRule::Class(2).matches(204) && !StatusRule::Class(2).matches(301));
         assert_eq!(parse_status_rules("ok").unwrap_err().input, "expect-status");
         assert!(parse_status_rules("6xx").is_err() && parse_status_rules("99").is_err());

@@ -114,7 +114,10 @@ impl Tool for Rollback {
         ("url", "The URL now serving the restored release."),
         ("deployment-id", "The host's id of the restored deployment."),
         ("from", "The host's id of the deployment that was replaced."),
-        ("migration-version", "The schema version after the rollback."),
+        (
+            "migration-version",
+            "The schema version after the rollback.",
+        ),
     ];
 
     type Args = Args;
@@ -149,7 +152,11 @@ impl Tool for Rollback {
         let database_url = if with_migrations {
             let url = or_env(args.database_url, env, EnvVars::DATABASE_URL)
                 .ok_or_else(|| InputError::new("database-url", "is required with `with-migrations: true`; set `database-url` or `DATABASE_URL`"))?;
-            Some(parse_url("database-url", &url, &["postgres", "postgresql"])?)
+            Some(parse_url(
+                "database-url",
+                &url,
+                &["postgres", "postgresql"],
+            )?)
         } else {
             None
         };
@@ -169,6 +176,11 @@ impl Tool for Rollback {
 
     async fn run(config: Config, _ctx: &mut Ctx) -> anyhow::Result<Report> {
         let _ = config;
-        Err(NotImplemented { bin: Self::BIN, what: String::new(), issue: 5 }.into())
+        Err(NotImplemented {
+            bin: Self::BIN,
+            what: String::new(),
+            issue: 5,
+        }
+        .into())
     }
 }

@@ -29,7 +29,20 @@ pub struct StepResult {
 impl StepResult {
     /// Everything a person or the runner could see: for "no secret anywhere" checks.
     pub fn everything(&self) -> String {
-        format!("{}\n{}\n{:?}\n{}", self.stdout, self.stderr, self.outputs, self.summary)
+        format!(
+            "{}\n{}\n{:?}\n{}",
+            self.stdout, self.stderr, self.outputs, self.summary
+        )
+    }
+
+    /// Everything but the `::add-mask::` lines, which register secrets with the runner and
+    /// are never displayed: a secret found here has leaked.
+    pub fn shown(&self) -> String {
+        self.everything()
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -63,7 +76,10 @@ impl ActionsStep {
             ("GITHUB_EVENT_NAME".into(), name.into()),
             ("GITHUB_EVENT_PATH".into(), event_path.display().to_string()),
             ("GITHUB_REPOSITORY".into(), "acme/webapp".into()),
-            ("GITHUB_SHA".into(), "0123456789abcdef0123456789abcdef01234567".into()),
+            (
+                "GITHUB_SHA".into(),
+                "0123456789abcdef0123456789abcdef01234567".into(),
+            ),
             ("GITHUB_REF".into(), "refs/heads/main".into()),
             ("GITHUB_ACTOR".into(), "octocat".into()),
             ("GITHUB_RUN_ID".into(), "4242".into()),
@@ -134,12 +150,15 @@ impl ActionsStep {
 
     /// Collects the step's files after a command ran.
     pub fn result(&self, output: Output) -> StepResult {
-        let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        let read =
+            |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         StepResult {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            outputs: shipline_actions::outputs::decode(&read("output")).into_iter().collect(),
+            outputs: shipline_actions::outputs::decode(&read("output"))
+                .into_iter()
+                .collect(),
             summary: read("summary.md"),
         }
     }

@@ -46,7 +46,9 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -215,7 +217,9 @@ async fn unexpected(
 
 async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let headers = parts
         .headers
         .iter()
@@ -249,7 +253,11 @@ async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next)
         Some(Fault::Status(code)) => {
             recorded.faulted = true;
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, axum::Json(serde_json::json!({ "message": "injected failure" }))).into_response()
+            (
+                status,
+                axum::Json(serde_json::json!({ "message": "injected failure" })),
+            )
+                .into_response()
         }
         Some(Fault::RateLimited(after)) => {
             recorded.faulted = true;
@@ -277,7 +285,9 @@ async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next)
         }
     };
     let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     recorded.status = parts.status.as_u16();
     recorded.response = bytes.clone();
     shared.requests.lock().unwrap().push(recorded);

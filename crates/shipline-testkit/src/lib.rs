@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // test infrastructure: a failed setup should stop the test loudly
 
 pub mod actions_env;
+pub mod contract;
 pub mod fake;
 // pub mod fakes;
 pub mod pg;

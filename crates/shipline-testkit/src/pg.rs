@@ -62,7 +62,9 @@ pub fn fresh_database() -> TestDb {
 /// Runs SQL on `url` (simple protocol, several statements allowed) from sync code.
 pub fn execute_blocking(url: &str, sql: &str) -> Result<(), String> {
     let (url, sql) = (url.to_owned(), sql.to_owned());
-    std::thread::spawn(move || block_on(execute(&url, &sql))).join().unwrap()
+    std::thread::spawn(move || block_on(execute(&url, &sql)))
+        .join()
+        .unwrap()
 }
 
 /// The first column of every row of `sql`, as text, from sync code.
@@ -75,7 +77,9 @@ pub fn query_blocking(url: &str, sql: &str) -> Result<Vec<Option<String>>, Strin
             Ok(messages
                 .into_iter()
                 .filter_map(|m| match m {
-                    tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+                    tokio_postgres::SimpleQueryMessage::Row(row) => {
+                        Some(row.get(0).map(str::to_owned))
+                    }
                     _ => None,
                 })
                 .collect())
@@ -125,7 +129,11 @@ fn with_database(admin_url: &str, name: &str) -> String {
 fn start() -> Result<Server, String> {
     if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
         if !url.trim().is_empty() {
-            return Ok(Server { admin_url: url, data_dir: None, bin_dir: find_bin_dir() });
+            return Ok(Server {
+                admin_url: url,
+                data_dir: None,
+                bin_dir: find_bin_dir(),
+            });
         }
     }
     let bin_dir = find_bin_dir().ok_or_else(|| {
@@ -134,18 +142,30 @@ fn start() -> Result<Server, String> {
             .to_owned()
     })?;
     let root = is_root();
-    let data_dir = std::env::temp_dir().join(format!("shipline-pg-{}-{}", std::process::id(), nanos()));
+    let data_dir =
+        std::env::temp_dir().join(format!("shipline-pg-{}-{}", std::process::id(), nanos()));
     std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
     if root {
         let (uid, gid) = postgres_ids()?;
-        std::os::unix::fs::chown(&data_dir, Some(uid), Some(gid)).map_err(|e| format!("chown: {e}"))?;
+        std::os::unix::fs::chown(&data_dir, Some(uid), Some(gid))
+            .map_err(|e| format!("chown: {e}"))?;
     }
     let pgdata = data_dir.join("data");
     let socket_dir = data_dir.clone();
     run_pg(
         root,
         bin_dir.join("initdb"),
-        &["-D", path(&pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+        &[
+            "-D",
+            path(&pgdata),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
     )?;
     // The watchdog first: from here on, this process dying must not leave a server behind.
     spawn_watchdog(root, &bin_dir, &data_dir)?;
@@ -158,7 +178,18 @@ fn start() -> Result<Server, String> {
     run_pg(
         root,
         bin_dir.join("pg_ctl"),
-        &["-D", path(&pgdata), "-l", path(&log), "-o", &options, "-w", "-t", "60", "start"],
+        &[
+            "-D",
+            path(&pgdata),
+            "-l",
+            path(&log),
+            "-o",
+            &options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
     )
     .map_err(|e| format!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default()))?;
     Ok(Server {
@@ -189,7 +220,10 @@ fn is_root() -> bool {
 
 fn postgres_ids() -> Result<(u32, u32), String> {
     let id = |flag: &str| -> Result<u32, String> {
-        let out = Command::new("id").args([flag, "postgres"]).output().map_err(|e| e.to_string())?;
+        let out = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .map_err(|e| e.to_string())?;
         String::from_utf8_lossy(&out.stdout)
             .trim()
             .parse()
@@ -217,7 +251,8 @@ fn find_bin_dir() -> Option<PathBuf> {
         return Some(newest);
     }
     std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+        std::env::split_paths(&paths)
+            .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
     })
 }
 

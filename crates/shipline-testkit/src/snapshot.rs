@@ -4,7 +4,10 @@
 /// `(regex, replacement)` pairs for `insta::with_settings!({ filters => … })`.
 pub fn filters() -> Vec<(&'static str, &'static str)> {
     vec![
-        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", "[TIME]"),
+        (
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+            "[TIME]",
+        ),
         (r"\b\d+(\.\d+)? ?ms\b", "[DURATION]"),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
         (r"localhost:\d+", "localhost:[PORT]"),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use shipline_actions::runtime::Captured;
-use shipline_actions::{Annotation, OutputFormat, Outcome, Report, Runtime, outputs};
+use shipline_actions::{Annotation, Outcome, OutputFormat, Report, Runtime, outputs};
 use shipline_core::Secret;
 
 struct Step {
@@ -22,7 +22,12 @@ fn actions_step() -> Step {
         ("GITHUB_OUTPUT".to_owned(), output.clone()),
         ("GITHUB_STEP_SUMMARY".to_owned(), summary.clone()),
     ]);
-    Step { _dir: dir, env, output, summary }
+    Step {
+        _dir: dir,
+        env,
+        output,
+        summary,
+    }
 }
 
 fn report() -> Report {
@@ -50,7 +55,10 @@ fn in_actions_masks_first_then_annotates_writes_outputs_and_summary() {
     assert_eq!(lines[1], "::add-mask::second");
     assert_eq!(lines[2], "::group::checking");
     assert_eq!(lines[3], "::endgroup::");
-    assert_eq!(lines[4], "::error title=probe failed::https://x.example: 503");
+    assert_eq!(
+        lines[4],
+        "::error title=probe failed::https://x.example: 503"
+    );
     assert!(stdout.contains("shipline-probe: 1 of 2 URLs down\n"));
 
     let written = outputs::decode(&std::fs::read_to_string(&step.output).unwrap());
@@ -62,7 +70,10 @@ fn in_actions_masks_first_then_annotates_writes_outputs_and_summary() {
         ]
     );
     let summary = std::fs::read_to_string(&step.summary).unwrap();
-    assert!(summary.starts_with("### ❌ shipline-probe: 1 of 2 URLs down"), "{summary}");
+    assert!(
+        summary.starts_with("### ❌ shipline-probe: 1 of 2 URLs down"),
+        "{summary}"
+    );
     assert!(summary.contains("> **Error:** https://x.example: 503"));
 }
 

@@ -10,8 +10,15 @@ fn each_test_gets_a_fresh_database_on_a_real_server() {
     let a = pg::fresh_database();
     let b = pg::fresh_database();
     assert_ne!(a.name, b.name);
-    pg::execute_blocking(&a.url, "CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);").unwrap();
-    assert_eq!(pg::query_blocking(&a.url, "SELECT count(*) FROM t").unwrap(), [Some("2".into())]);
+    pg::execute_blocking(
+        &a.url,
+        "CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);",
+    )
+    .unwrap();
+    assert_eq!(
+        pg::query_blocking(&a.url, "SELECT count(*) FROM t").unwrap(),
+        [Some("2".into())]
+    );
     let err = pg::query_blocking(&b.url, "SELECT count(*) FROM t").unwrap_err();
     assert!(err.contains("does not exist"), "{err}");
     let version = pg::query_blocking(&a.url, "SHOW server_version_num").unwrap();
@@ -37,7 +44,12 @@ fn a_killed_test_process_leaves_no_cluster_behind() {
         return; // no cluster of ours to clean up
     }
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "pg::helper_start_cluster_and_wait", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "pg::helper_start_cluster_and_wait",
+            "--ignored",
+            "--nocapture",
+        ])
         .env_remove("TEST_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -54,12 +66,19 @@ fn a_killed_test_process_leaves_no_cluster_behind() {
         line.clear();
     }
     let data_dir = data_dir.expect("the helper printed its cluster directory");
-    assert!(data_dir.join("data/postmaster.pid").exists(), "the cluster runs");
+    assert!(
+        data_dir.join("data/postmaster.pid").exists(),
+        "the cluster runs"
+    );
     child.kill().unwrap(); // SIGKILL: no destructor, no atexit
     child.wait().unwrap();
     let deadline = Instant::now() + pg::WATCHDOG_GRACE;
     while data_dir.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(!data_dir.exists(), "the watchdog stopped the cluster and removed {}", data_dir.display());
+    assert!(
+        !data_dir.exists(),
+        "the watchdog stopped the cluster and removed {}",
+        data_dir.display()
+    );
 }

@@ -1,0 +1,125 @@
+//! `shipline-migrate` as a process in a simulated Actions step.
+
+use shipline_migrate::Migrate;
+use shipline_testkit::{ActionsStep, contract};
+
+const EXE: &str = env!("CARGO_BIN_EXE_shipline-migrate");
+
+fn step() -> ActionsStep {
+    let step = ActionsStep::push();
+    std::fs::create_dir_all(step.workspace().join("supabase/migrations")).unwrap();
+    step
+}
+
+#[test]
+fn help_and_bad_arguments() {
+    contract::assert_help_documents_every_input::<Migrate>(EXE);
+    contract::assert_bad_arguments_exit_2::<Migrate>(EXE);
+}
+
+#[test]
+fn valid_inputs_reach_the_not_yet_built_command() {
+    let result = step()
+        .input("command", "up")
+        .env(
+            "DATABASE_URL",
+            "postgres://app:pw-s3cret@db.example.com:5432/prod",
+        )
+        .run(EXE, &[]);
+    contract::assert_not_implemented(&result, "shipline-migrate", 3);
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(
+        lines[0], "::add-mask::pw-s3cret",
+        "the password alone is masked too"
+    );
+    assert_eq!(
+        lines[1],
+        "::add-mask::postgres://app:pw-s3cret@db.example.com:5432/prod"
+    );
+    // `lint` needs no database.
+    let result = step().input("command", "lint").run(EXE, &[]);
+    contract::assert_not_implemented(&result, "shipline-migrate", 3);
+}
+
+#[test]
+fn bad_values_exit_2_naming_the_input() {
+    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        (&[], "command", "is required"),
+        (
+            &[("command", "migrate")],
+            "command",
+            "`migrate` is not one of `status`, `plan`, `lint`, `up`, `down`, `repair`",
+        ),
+        (&[("command", "up")], "database-url", "or `DATABASE_URL`"),
+        (
+            &[
+                ("command", "up"),
+                ("database-url", "mysql://u:hunter2@h/db"),
+            ],
+            "database-url",
+            "`mysql://u:****@h/db` must start with `postgres://` or `postgresql://`",
+        ),
+        (
+            &[("command", "down"), ("database-url", "postgres://h/db")],
+            "to",
+            "is required for `down`",
+        ),
+        (
+            &[
+                ("command", "up"),
+                ("database-url", "postgres://h/db"),
+                ("to", "latest"),
+            ],
+            "to",
+            "is not a migration version",
+        ),
+        (
+            &[
+                ("command", "up"),
+                ("database-url", "postgres://h/db"),
+                ("lock-timeout", "5"),
+            ],
+            "lock-timeout",
+            "has no unit",
+        ),
+        (
+            &[
+                ("command", "up"),
+                ("database-url", "postgres://h/db"),
+                ("directory", "db/migrations"),
+            ],
+            "directory",
+            "does not exist",
+        ),
+        (
+            &[
+                ("command", "up"),
+                ("database-url", "postgres://h/db"),
+                ("dry-run", "perhaps"),
+            ],
+            "dry-run",
+            "is not a boolean",
+        ),
+    ];
+    for (inputs, input, message) in cases {
+        let mut s = step();
+        for (k, v) in *inputs {
+            s = s.input(k, v);
+        }
+        let result = s.run(EXE, &[]);
+        assert_eq!(result.code, Some(2), "{input}: {}", result.everything());
+        assert!(
+            result
+                .stdout
+                .contains(&format!("::error title=invalid input `{input}`::")),
+            "{input}: {}",
+            result.stdout
+        );
+        assert!(
+            result.stdout.contains(message),
+            "{input}: {}",
+            result.stdout
+        );
+        assert!(!result.shown().contains("hunter2"), "{}", result.shown());
+    }
+}

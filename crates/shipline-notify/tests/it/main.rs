@@ -1,0 +1,98 @@
+//! `shipline-notify` as a process in a simulated Actions step.
+
+use shipline_notify::Notify;
+use shipline_testkit::{ActionsStep, contract};
+
+const EXE: &str = env!("CARGO_BIN_EXE_shipline-notify");
+
+#[test]
+fn help_and_bad_arguments() {
+    contract::assert_help_documents_every_input::<Notify>(EXE);
+    contract::assert_bad_arguments_exit_2::<Notify>(EXE);
+}
+
+#[test]
+fn targets_and_their_credentials() {
+    let pr = || ActionsStep::pull_request();
+    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        (&[], "to", "is required"),
+        (
+            &[("to", "github-comment, pager")],
+            "to",
+            "`pager` is not one of",
+        ),
+        (
+            &[("to", "github-comment")],
+            "github-token",
+            "or `GITHUB_TOKEN`",
+        ),
+        (&[("to", "discord")], "webhook-url", "is required"),
+        (
+            &[("to", "discord,teams"), ("webhook-url", "https://h/x")],
+            "to",
+            "share `webhook-url`",
+        ),
+        (&[("to", "slack")], "slack-token", "`SLACK_WEBHOOK_URL`"),
+        (
+            &[("to", "slack"), ("slack-token", "xoxb-1")],
+            "slack-channel",
+            "is required",
+        ),
+        (
+            &[("to", "sentry"), ("sentry-token", "sntrys_1")],
+            "sentry-org",
+            "or `SENTRY_ORG`",
+        ),
+        (
+            &[
+                ("to", "webhook"),
+                ("webhook-url", "ftp://hooks.example/T0K3N"),
+            ],
+            "webhook-url",
+            "its value is not shown because it is a secret",
+        ),
+        (
+            &[
+                ("to", "webhook"),
+                ("webhook-url", "https://h/x"),
+                ("status", "ok"),
+            ],
+            "status",
+            "`ok` is not one of",
+        ),
+    ];
+    for (inputs, input, message) in cases {
+        let mut step = pr();
+        for (k, v) in *inputs {
+            step = step.input(k, v);
+        }
+        let result = step.run(EXE, &[]);
+        assert_eq!(result.code, Some(2), "{input}: {}", result.everything());
+        assert!(
+            result
+                .stdout
+                .contains(&format!("::error title=invalid input `{input}`::")),
+            "{input}: {}",
+            result.stdout
+        );
+        assert!(
+            result.stdout.contains(message),
+            "{input}: {}",
+            result.stdout
+        );
+        assert!(
+            !result.shown().contains("T0K3N"),
+            "a webhook URL is never echoed: {}",
+            result.shown()
+        );
+    }
+    let result = pr()
+        .input("to", "github-comment\nslack")
+        .env("GITHUB_TOKEN", "ghs_1234")
+        .env(
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T/B/XYZ123",
+        )
+        .run(EXE, &[]);
+    contract::assert_not_implemented(&result, "shipline-notify", 6);
+}

@@ -10,8 +10,10 @@ use std::sync::Arc;
 /// a secret pasted into the settings page often carries.
 #[derive(Clone)]
 pub struct Env {
-    lookup: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
 }
+
+type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 impl Env {
     pub fn process() -> Self {

@@ -104,53 +104,6 @@ pub fn parse_dir(input: &str, value: &str) -> Result<PathBuf, InputError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn booleans() {
-        assert_eq!(parse_bool("spa", "true"), Ok(true));
-        assert_eq!(parse_bool("spa", "FALSE"), Ok(false));
-        assert_eq!(
-            parse_bool("spa", "maybe").unwrap_err().to_string(),
-            "invalid input `spa`: `maybe` is not a boolean; write `true` or `false`"
-        );
-    }
-
-    #[test]
-    fn choices_urls_numbers() {
-        assert_eq!(
-            parse_choice("provider", "Vercel", &["vercel", "fs"]),
-            Ok("vercel")
-        );
-        assert_eq!(
-            parse_choice("provider", "heroku", &["vercel", "fs"])
-                .unwrap_err()
-                .message,
-            "`heroku` is not one of `vercel`, `fs`"
-        );
-        let err = parse_url(
-            "database-url",
-            "mysql://u:pw@h/db",
-            &["postgres", "postgresql"],
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.message,
-            "`mysql://u:****@h/db` must start with `postgres://` or `postgresql://`"
-        );
-        assert!(
-            parse_url("url", "not a url", &["https"])
-                .unwrap_err()
-                .message
-                .starts_with("is not a valid URL")
-        );
-        assert_eq!(parse_positive("max-concurrency", "8", 64), Ok(8));
-        assert!(parse_positive("max-concurrency", "0", 64).is_err());
-    }
-}
-
 /// The input's value, or else the conventional env variable's (`VERCEL_TOKEN`...).
 pub fn or_env(value: Option<String>, env: &crate::Env, fallback: &str) -> Option<String> {
     nonempty(value).or_else(|| env.var(fallback))
@@ -219,4 +172,51 @@ pub fn parse_secret_url(
         ));
     }
     Ok(shipline_core::Secret::new(value.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans() {
+        assert_eq!(parse_bool("spa", "true"), Ok(true));
+        assert_eq!(parse_bool("spa", "FALSE"), Ok(false));
+        assert_eq!(
+            parse_bool("spa", "maybe").unwrap_err().to_string(),
+            "invalid input `spa`: `maybe` is not a boolean; write `true` or `false`"
+        );
+    }
+
+    #[test]
+    fn choices_urls_numbers() {
+        assert_eq!(
+            parse_choice("provider", "Vercel", &["vercel", "fs"]),
+            Ok("vercel")
+        );
+        assert_eq!(
+            parse_choice("provider", "heroku", &["vercel", "fs"])
+                .unwrap_err()
+                .message,
+            "`heroku` is not one of `vercel`, `fs`"
+        );
+        let err = parse_url(
+            "database-url",
+            "mysql://u:pw@h/db",
+            &["postgres", "postgresql"],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "`mysql://u:****@h/db` must start with `postgres://` or `postgresql://`"
+        );
+        assert!(
+            parse_url("url", "not a url", &["https"])
+                .unwrap_err()
+                .message
+                .starts_with("is not a valid URL")
+        );
+        assert_eq!(parse_positive("max-concurrency", "8", 64), Ok(8));
+        assert!(parse_positive("max-concurrency", "0", 64).is_err());
+    }
 }

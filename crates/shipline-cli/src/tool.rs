@@ -291,21 +291,15 @@ fn raw_secrets(inputs: &[&str], env_names: &[&str], argv: &[OsString], env: &Env
     for value in values {
         // A connection string's password also appears alone and percent-decoded in messages
         // from other tools (libpq, the Supabase CLI).
-        if let Ok(url) = url::Url::parse(&value) {
-            if let Some(password) = url.password() {
-                secrets.push(Secret::new(password));
-                let decoded: String = url::form_urlencoded::parse(password.as_bytes())
-                    .map(|(k, v)| {
-                        if v.is_empty() {
-                            k.into_owned()
-                        } else {
-                            format!("{k}={v}")
-                        }
-                    })
-                    .collect();
-                if decoded != password {
-                    secrets.push(Secret::new(decoded));
-                }
+        if let Some(password) = url::Url::parse(&value)
+            .ok()
+            .as_ref()
+            .and_then(url::Url::password)
+        {
+            secrets.push(Secret::new(password));
+            let decoded = percent_encoding::percent_decode_str(password).decode_utf8_lossy();
+            if decoded != password {
+                secrets.push(Secret::new(decoded.into_owned()));
             }
         }
         secrets.push(Secret::new(value));

@@ -127,8 +127,7 @@ impl Response {
 
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
         serde_json::from_slice(&self.body).map_err(|e| HttpError::Decode {
-            method: self.method.clone(),
-            url: self.url.clone(),
+            request: request_line(&self.method, &self.url),
             message: e.to_string(),
         })
     }
@@ -139,8 +138,7 @@ impl Response {
             return Ok(self);
         }
         Err(HttpError::Status {
-            method: self.method.clone(),
-            url: self.url.clone(),
+            request: request_line(&self.method, &self.url),
             status: self.status.as_u16(),
             detail: detail(&self.body),
             body: self.body,
@@ -167,30 +165,29 @@ fn detail(body: &[u8]) -> String {
     text[..end].to_owned()
 }
 
+/// `METHOD url`, the URL redacted: how every error names its request.
+fn request_line(method: &Method, url: &SafeUrl) -> String {
+    format!("{method} {url}")
+}
+
 /// What went wrong, with URLs redacted and never a header value.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// The request could not be sent, or its answer not read.
-    #[error("`{method} {url}` failed: {message}")]
-    Transport {
-        method: Method,
-        url: SafeUrl,
-        message: String,
-    },
+    #[error("`{request}` failed: {message}")]
+    Transport { request: String, message: String },
     /// The service answered with an error status.
-    #[error("`{method} {url}` answered {status}: {detail}")]
+    #[error("`{request}` answered {status}: {detail}")]
     Status {
-        method: Method,
-        url: SafeUrl,
+        request: String,
         status: u16,
         detail: String,
         body: Bytes,
     },
     /// Still failing after the retries allowed.
-    #[error("gave up on `{method} {url}` after {attempts} attempt(s) in {elapsed_ms} ms: {last}")]
+    #[error("gave up on `{request}` after {attempts} attempt(s) in {elapsed_ms} ms: {last}")]
     GaveUp {
-        method: Method,
-        url: SafeUrl,
+        request: String,
         attempts: u32,
         elapsed_ms: u128,
         last: String,
@@ -198,12 +195,8 @@ pub enum HttpError {
         status: Option<u16>,
     },
     /// The answer was not the JSON expected.
-    #[error("`{method} {url}` answered with JSON shipline could not read: {message}")]
-    Decode {
-        method: Method,
-        url: SafeUrl,
-        message: String,
-    },
+    #[error("`{request}` answered with JSON shipline could not read: {message}")]
+    Decode { request: String, message: String },
     /// The client itself could not be built (TLS roots).
     #[error("could not build the HTTP client: {0}")]
     Build(String),
@@ -317,16 +310,14 @@ impl HttpClient {
                     }
                     Err(AttemptError::NotSent(message) | AttemptError::Lost(message)) => {
                         Err(HttpError::Transport {
-                            method: request.method.clone(),
-                            url: request.url.clone(),
+                            request: request_line(&request.method, &request.url),
                             message,
                         })
                     }
                 };
             }
             let gave_up = |last: String| HttpError::GaveUp {
-                method: request.method.clone(),
-                url: request.url.clone(),
+                request: request_line(&request.method, &request.url),
                 attempts: attempt,
                 elapsed_ms: started.elapsed().as_millis(),
                 last,

@@ -127,14 +127,15 @@ fn with_database(admin_url: &str, name: &str) -> String {
 }
 
 fn start() -> Result<Server, String> {
-    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
-        if !url.trim().is_empty() {
-            return Ok(Server {
-                admin_url: url,
-                data_dir: None,
-                bin_dir: find_bin_dir(),
-            });
-        }
+    if let Some(url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
+        return Ok(Server {
+            admin_url: url,
+            data_dir: None,
+            bin_dir: find_bin_dir(),
+        });
     }
     let bin_dir = find_bin_dir().ok_or_else(|| {
         "no PostgreSQL server binaries (`initdb`, `pg_ctl`) found on PATH or in /usr/lib/postgresql/*/bin: \

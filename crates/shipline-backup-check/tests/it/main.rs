@@ -1,4 +1,5 @@
 //! `shipline-backup-check` as a process in a simulated Actions step.
+#![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
 use shipline_backup_check::BackupCheck;
 use shipline_testkit::{ActionsStep, contract};

@@ -1,4 +1,5 @@
 //! `shipline-deploy` as a process in a simulated Actions step.
+#![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
 use shipline_deploy::Deploy;
 use shipline_testkit::{ActionsStep, contract};

@@ -1,4 +1,5 @@
 //! The client against a real loopback server with injected faults.
+#![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
 use std::time::{Duration, Instant, SystemTime};
 

@@ -1,7 +1,11 @@
 //! `shipline-migrate` as a process in a simulated Actions step.
+#![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
 use shipline_migrate::Migrate;
 use shipline_testkit::{ActionsStep, contract};
+
+/// Inputs given, the input the error must name, and what it must say.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
 
 const EXE: &str = env!("CARGO_BIN_EXE_shipline-migrate");
 
@@ -43,7 +47,7 @@ fn valid_inputs_reach_the_not_yet_built_command() {
 
 #[test]
 fn bad_values_exit_2_naming_the_input() {
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    let cases: &[Case] = &[
         (&[], "command", "is required"),
         (
             &[("command", "migrate")],

@@ -1,7 +1,11 @@
 //! `shipline-notify` as a process in a simulated Actions step.
+#![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
 use shipline_notify::Notify;
 use shipline_testkit::{ActionsStep, contract};
+
+/// Inputs given, the input the error must name, and what it must say.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
 
 const EXE: &str = env!("CARGO_BIN_EXE_shipline-notify");
 
@@ -14,7 +18,7 @@ fn help_and_bad_arguments() {
 #[test]
 fn targets_and_their_credentials() {
     let pr = || ActionsStep::pull_request();
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    let cases: &[Case] = &[
         (&[], "to", "is required"),
         (
             &[("to", "github-comment, pager")],

@@ -1,4 +1,5 @@
 //! `shipline-probe` as a process, against a real loopback server.
+#![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
 use std::time::Duration;
 

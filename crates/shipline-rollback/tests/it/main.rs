@@ -1,4 +1,5 @@
 //! `shipline-rollback` as a process in a simulated Actions step.
+#![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
 use shipline_rollback::Rollback;
 use shipline_testkit::{ActionsStep, contract};

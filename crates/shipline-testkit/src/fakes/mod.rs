@@ -1,0 +1,188 @@
+//! Stateful fakes of the services shipline talks to, one module each.
+//!
+//! Each fake serves only the routes of its service's published description that shipline
+//! uses (the conformance test checks them against `@octokit/openapi`, Netlify's
+//! `swagger.json` and the `@vercel/sdk` functions), keeps the state a real service would
+//! (a deployment that becomes ready, a comment list that grows), records every request, and
+//! fails the test on any request it does not model.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+
+use crate::fake::Fake;
+
+pub mod discord;
+pub mod github;
+pub mod netlify;
+pub mod sentry;
+pub mod slack;
+pub mod supabase;
+pub mod vercel;
+pub mod webhook;
+
+/// A route as the service's description names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// The description's path template, e.g. `/repos/{owner}/{repo}/deployments`.
+    pub path: &'static str,
+}
+
+/// Builds a router and remembers every route it registers, so the list that is checked
+/// against the description is the list that is served.
+pub struct Routes<S> {
+    prefix: &'static str,
+    methods: BTreeMap<&'static str, MethodRouter<S>>,
+    list: Vec<Route>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
+    /// `prefix` is where the description's base path is mounted (`/api/v1` for Netlify).
+    pub fn new(prefix: &'static str) -> Self {
+        Self {
+            prefix,
+            methods: BTreeMap::new(),
+            list: Vec::new(),
+        }
+    }
+
+    /// Adds `method path` served by `handler` (`axum::routing::get(h)` and friends).
+    pub fn add(self, method: &'static str, path: &'static str, handler: MethodRouter<S>) -> Self {
+        self.add_as(method, path, path, handler)
+    }
+
+    /// Like [`Routes::add`], for a description path whose parameter may hold slashes: axum
+    /// serves it as `served` (`/deploys/{deploy_id}/files/{*path}`).
+    pub fn add_as(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        served: &'static str,
+        handler: MethodRouter<S>,
+    ) -> Self {
+        let merged = match self.methods.remove(served) {
+            Some(existing) => existing.merge(handler),
+            None => handler,
+        };
+        self.methods.insert(served, merged);
+        self.list.push(Route { method, path });
+        self
+    }
+
+    pub fn build(self, state: S) -> (Router, Vec<Route>) {
+        let mut router = Router::new();
+        for (path, methods) in self.methods {
+            router = router.route(&format!("{}{path}", self.prefix), methods);
+        }
+        (router.with_state(state), self.list)
+    }
+}
+
+/// A running fake with its state, for tests to arrange and inspect.
+pub struct ServiceFake<S> {
+    pub fake: Fake,
+    state: Arc<Mutex<S>>,
+    routes: Vec<Route>,
+    prefix: &'static str,
+}
+
+impl<S> ServiceFake<S> {
+    pub(crate) fn start(
+        name: &'static str,
+        prefix: &'static str,
+        state: Arc<Mutex<S>>,
+        router: Router,
+        routes: Vec<Route>,
+    ) -> Self {
+        Self {
+            fake: Fake::start(name, router),
+            state,
+            routes,
+            prefix,
+        }
+    }
+
+    /// The service's state: arrange a scenario, or inspect what the code under test did.
+    pub fn state(&self) -> MutexGuard<'_, S> {
+        self.state.lock().unwrap()
+    }
+
+    /// The routes this fake serves, as the description names them.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The base URL to give the code under test (`GITHUB_API_URL`, `NETLIFY_API_URL`, ...).
+    pub fn base_url(&self) -> String {
+        format!("{}{}", self.fake.url(), self.prefix)
+    }
+
+    /// Where the description's base path is mounted.
+    pub fn prefix(&self) -> &'static str {
+        self.prefix
+    }
+}
+
+impl<S> std::ops::Deref for ServiceFake<S> {
+    type Target = Fake;
+    fn deref(&self) -> &Fake {
+        &self.fake
+    }
+}
+
+/// The token of an `Authorization: Bearer …` (or GitHub's `token …`) header.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("token "))
+        .map(str::to_owned)
+}
+
+/// A JSON answer.
+pub fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// Locks shared state inside a handler.
+pub(crate) fn lock<S>(state: &Arc<Mutex<S>>) -> MutexGuard<'_, S> {
+    state.lock().unwrap()
+}
+
+/// A fixed timestamp plus `n` seconds, so answers are reproducible in snapshots.
+pub fn timestamp(n: u64) -> String {
+    let secs = 1_767_225_600 + n; // 2026-01-01T00:00:00Z
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil-from-days (H. Hinnant), enough for a fake's clock.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps() {
+        assert_eq!(super::timestamp(0), "2026-01-01T00:00:00Z");
+        assert_eq!(super::timestamp(86_400 * 59 + 3661), "2026-03-01T01:01:01Z");
+    }
+}

@@ -1,0 +1,67 @@
+//! The Supabase Management API's backup listing (`GET /v1/projects/{ref}/database/backups`),
+//! shaped as `V1BackupsResponse`. No restore endpoint exists here: shipline must never call one.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::{Routes, ServiceFake, bearer, lock};
+
+/// What the fake Supabase knows.
+#[derive(Debug)]
+pub struct SupabaseState {
+    pub token: String,
+    pub project_ref: String,
+    /// The whole `V1BackupsResponse` body, for tests to shape.
+    pub backups: Value,
+}
+
+/// The fake Management API.
+pub type Supabase = ServiceFake<SupabaseState>;
+
+type Shared = Arc<Mutex<SupabaseState>>;
+
+/// Starts a fake with one project whose backups are an empty, PITR-off list.
+pub fn start(token: &str, project_ref: &str) -> Supabase {
+    let state = Arc::new(Mutex::new(SupabaseState {
+        token: token.into(),
+        project_ref: project_ref.into(),
+        backups: json!({
+            "region": "us-east-1", "walg_enabled": true, "pitr_enabled": false,
+            "backups": [], "physical_backup_data": {},
+        }),
+    }));
+    let (router, routes) = Routes::new("")
+        .add(
+            "get",
+            "/v1/projects/{ref}/database/backups",
+            get(list_backups),
+        )
+        .build(state.clone());
+    ServiceFake::start("supabase", "", state, router, routes)
+}
+
+async fn list_backups(
+    State(s): State<Shared>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&s);
+    if bearer(&headers).as_deref() != Some(state.token.as_str()) {
+        return super::json(
+            StatusCode::UNAUTHORIZED,
+            json!({ "message": "Unauthorized" }),
+        );
+    }
+    if project != state.project_ref {
+        return super::json(
+            StatusCode::NOT_FOUND,
+            json!({ "message": "Project not found" }),
+        );
+    }
+    super::json(StatusCode::OK, state.backups.clone())
+}

@@ -1,0 +1,464 @@
+//! Vercel: prebuilt deployments with the `missing_files` protocol, SHA-1-checked uploads,
+//! deployments that become READY after some polls, promote and rollback jobs seen through
+//! `rollbackInfo`, aliases with the 63-character label limit, listing, and `teamId` enforced.
+//! Paths and bodies follow the `@vercel/sdk` functions and models.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use sha1::Digest;
+
+use super::{Routes, ServiceFake, bearer, lock};
+
+/// What the fake Vercel knows.
+#[derive(Debug)]
+pub struct VercelState {
+    pub token: String,
+    /// When set, every call must carry `teamId=<this>`.
+    pub team: Option<String>,
+    pub project_id: String,
+    pub project_name: String,
+    /// Uploaded file contents by SHA-1.
+    pub files: BTreeMap<String, Bytes>,
+    pub deployments: Vec<Value>,
+    /// How many `GET /v13/deployments/{id}` polls a new deployment needs before `READY`.
+    pub polls_until_ready: u32,
+    /// Make the next deployments end in this state instead (`ERROR`, `CANCELED`).
+    pub fail_with: Option<String>,
+    polls: BTreeMap<String, u32>,
+    /// The last promote or rollback, as `rollbackInfo` shows it.
+    pub last_alias_request: Option<Value>,
+    /// Polls of `rollbackInfo` before the job succeeds.
+    pub polls_until_job_done: u32,
+    job_polls: u32,
+    /// The deployment production traffic goes to.
+    pub production: Option<String>,
+    pub aliases: BTreeMap<String, String>,
+    next: u64,
+}
+
+/// The fake Vercel API.
+pub type Vercel = ServiceFake<VercelState>;
+
+type Shared = Arc<Mutex<VercelState>>;
+
+/// Starts a fake Vercel with one project, accepting `token`.
+pub fn start(token: &str, team: Option<&str>) -> Vercel {
+    let state = Arc::new(Mutex::new(VercelState {
+        token: token.into(),
+        team: team.map(str::to_owned),
+        project_id: "prj_shipline".into(),
+        project_name: "webapp".into(),
+        files: BTreeMap::new(),
+        deployments: Vec::new(),
+        polls_until_ready: 2,
+        fail_with: None,
+        polls: BTreeMap::new(),
+        last_alias_request: None,
+        polls_until_job_done: 1,
+        job_polls: 0,
+        production: None,
+        aliases: BTreeMap::new(),
+        next: 0,
+    }));
+    let (router, routes) = Routes::new("")
+        .add("post", "/v13/deployments", post(create_deployment))
+        .add("post", "/v2/files", post(upload_file))
+        .add("get", "/v13/deployments/{idOrUrl}", get(get_deployment))
+        .add("get", "/v7/deployments", get(list_deployments))
+        .add(
+            "post",
+            "/v10/projects/{projectId}/promote/{deploymentId}",
+            post(promote),
+        )
+        .add(
+            "post",
+            "/v1/projects/{projectId}/rollback/{deploymentId}",
+            post(rollback),
+        )
+        .add("get", "/v9/projects/{idOrName}", get(get_project))
+        .add("post", "/v2/deployments/{id}/aliases", post(assign_alias))
+        .build(state.clone());
+    ServiceFake::start("vercel", "", state, router, routes)
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    super::json(
+        status,
+        json!({ "error": { "code": code, "message": message } }),
+    )
+}
+
+fn check(
+    state: &VercelState,
+    headers: &HeaderMap,
+    query: &BTreeMap<String, String>,
+) -> Result<(), Response> {
+    if bearer(headers).as_deref() != Some(state.token.as_str()) {
+        return Err(error(StatusCode::FORBIDDEN, "forbidden", "Not authorized"));
+    }
+    if let Some(team) = &state.team
+        && query.get("teamId") != Some(team)
+    {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not authorized: the request is missing the team (`teamId`)",
+        ));
+    }
+    Ok(())
+}
+
+async fn create_deployment(
+    State(s): State<Shared>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut state = lock(&s);
+    if let Err(e) = check(&state, &headers, &query) {
+        return e;
+    }
+    let Some(files) = body["files"].as_array() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Invalid request: missing required property `files`.",
+        );
+    };
+    if files.len() > 15_000 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Invalid request: `files` should NOT have more than 15000 items.",
+        );
+    }
+    let missing: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| f["sha"].as_str())
+        .filter(|sha| !state.files.contains_key(*sha))
+        .map(str::to_owned)
+        .collect();
+    if !missing.is_empty() {
+        return super::json(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": { "code": "missing_files", "message": "Missing files", "missing": missing } }),
+        );
+    }
+    state.next += 1;
+    let n = state.next;
+    let id = format!("dpl_{n:04}");
+    let name = body["name"]
+        .as_str()
+        .unwrap_or(&state.project_name)
+        .to_owned();
+    let target = body["target"]
+        .as_str()
+        .map(Value::from)
+        .unwrap_or(Value::Null);
+    let url = format!("{name}-{n:04}-acme.vercel.app");
+    let deployment = json!({
+        "id": id, "url": url, "name": name, "version": 2, "readyState": "QUEUED", "status": "QUEUED",
+        "type": "LAMBDAS", "plan": "pro", "regions": ["iad1"], "env": [], "build": { "env": [] },
+        "meta": body["meta"].clone().as_object().cloned().unwrap_or_default(),
+        "projectSettings": body["projectSettings"].clone().as_object().cloned().unwrap_or_default(),
+        "creator": { "uid": "usr_shipline", "username": "shipline" },
+        "createdAt": 1_767_225_600_000u64 + n * 1000, "createdIn": "iad1",
+        "projectId": state.project_id, "ownerId": state.team.clone().unwrap_or_else(|| "usr_shipline".into()),
+        "target": target, "alias": [], "aliasAssigned": false, "aliasError": null,
+        "inspectorUrl": format!("https://vercel.com/acme/{name}/{id}"),
+        "public": false, "routes": null, "lambdas": [], "gitMetadata": body["gitMetadata"].clone(),
+        "autoAssignCustomDomains": body["autoAssignCustomDomains"].as_bool().unwrap_or(true),
+        "files": files.len(),
+    });
+    state.deployments.push(deployment.clone());
+    super::json(StatusCode::OK, deployment)
+}
+
+async fn upload_file(
+    State(s): State<Shared>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut state = lock(&s);
+    if let Err(e) = check(&state, &headers, &query) {
+        return e;
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let Some(digest) = header("x-vercel-digest").or_else(|| header("x-now-digest")) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "missing_digest",
+            "Missing `x-vercel-digest` header",
+        );
+    };
+    let actual = hex::encode(sha1::Sha1::digest(&body));
+    if actual != digest {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_sha",
+            &format!(
+                "SHA1 sum of the file ({actual}) doesn't match the one in x-vercel-digest ({digest})"
+            ),
+        );
+    }
+    if let Some(size) = header("x-vercel-size").or_else(|| header("x-now-size"))
+        && size.parse::<usize>().ok() != Some(body.len())
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_size",
+            "File size does not match `x-vercel-size`",
+        );
+    }
+    state.files.insert(digest, body);
+    super::json(StatusCode::OK, json!({}))
+}
+
+async fn get_deployment(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut state = lock(&s);
+    if let Err(e) = check(&state, &headers, &query) {
+        return e;
+    }
+    let polls = {
+        let p = state.polls.entry(id.clone()).or_insert(0);
+        *p += 1;
+        *p
+    };
+    let ready_after = state.polls_until_ready;
+    let fail = state.fail_with.clone();
+    let production = state.production.clone();
+    let Some(d) = state
+        .deployments
+        .iter_mut()
+        .find(|d| d["id"] == id || d["url"] == id)
+    else {
+        return error(StatusCode::NOT_FOUND, "not_found", "Deployment not found");
+    };
+    if d["readyState"] == "QUEUED" || d["readyState"] == "BUILDING" {
+        let next = if polls >= ready_after {
+            fail.unwrap_or_else(|| "READY".into())
+        } else {
+            "BUILDING".into()
+        };
+        d["readyState"] = next.clone().into();
+        d["status"] = next.clone().into();
+        if next == "READY" {
+            d["aliasAssigned"] = true.into();
+            let own = d["url"].clone();
+            d["alias"] = json!([own]);
+            d["readySubstate"] = if production.as_deref() == d["id"].as_str() {
+                "PROMOTED"
+            } else {
+                "STAGED"
+            }
+            .into();
+        }
+    }
+    super::json(StatusCode::OK, d.clone())
+}
+
+async fn list_deployments(
+    State(s): State<Shared>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&s);
+    if let Err(e) = check(&state, &headers, &query) {
+        return e;
+    }
+    let limit = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(20usize);
+    let items: Vec<Value> = state
+        .deployments
+        .iter()
+        .rev()
+        .filter(|d| query.get("target").is_none_or(|t| d["target"] == t.as_str()))
+        .filter(|d| query.get("state").is_none_or(|t| d["readyState"] == t.as_str()))
+        .take(limit)
+        .map(|d| {
+            json!({
+                "uid": d["id"], "name": d["name"], "url": d["url"], "created": d["createdAt"], "createdAt": d["createdAt"],
+                "state": d["readyState"], "readyState": d["readyState"], "type": "LAMBDAS", "target": d["target"],
+                "meta": d["meta"], "creator": d["creator"], "inspectorUrl": d["inspectorUrl"], "source": "cli",
+                "isRollbackCandidate": d["target"] == "production" && d["readyState"] == "READY",
+                "projectSettings": {},
+            })
+        })
+        .collect();
+    super::json(
+        StatusCode::OK,
+        json!({ "deployments": items, "pagination": { "count": items.len(), "next": null, "prev": null } }),
+    )
+}
+
+fn start_job(
+    state: &mut VercelState,
+    kind: &str,
+    project: &str,
+    deployment: &str,
+) -> Result<(), Response> {
+    if project != state.project_id && project != state.project_name {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Project not found",
+        ));
+    }
+    let Some(d) = state.deployments.iter().find(|d| d["id"] == deployment) else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Deployment not found",
+        ));
+    };
+    if d["readyState"] != "READY" {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "deployment_not_ready",
+            "The deployment is not ready",
+        ));
+    }
+    let from = state.production.clone();
+    state.last_alias_request = Some(json!({
+        "fromDeploymentId": from, "toDeploymentId": deployment, "jobStatus": "pending",
+        "requestedAt": 1_767_225_600_000u64, "type": kind,
+    }));
+    state.job_polls = 0;
+    Ok(())
+}
+
+async fn promote(
+    State(s): State<Shared>,
+    Path((project, deployment)): Path<(String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut state = lock(&s);
+    if let Err(e) = check(&state, &headers, &query) {
+        return e;
+    }
+    match start_job(&mut state, "promote", &project, &deployment) {
+        Ok(()) => super::json(StatusCode::CREATED, json!({})),
+        Err(e) => e,
+    }
+}
+
+async fn rollback(
+    State(s): State<Shared>,
+    Path((project, deployment)): Path<(String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut state = lock(&s);
+    if let Err(e) = check(&state, &headers, &query) {
+        return e;
+    }
+    match start_job(&mut state, "rollback", &project, &deployment) {
+        Ok(()) => super::json(StatusCode::CREATED, json!({})),
+        Err(e) => e,
+    }
+}
+
+async fn get_project(
+    State(s): State<Shared>,
+    Path(project): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut state = lock(&s);
+    if let Err(e) = check(&state, &headers, &query) {
+        return e;
+    }
+    if project != state.project_id && project != state.project_name {
+        return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+    }
+    if query.get("rollbackInfo").map(String::as_str) == Some("true") {
+        state.job_polls += 1;
+        let done = state.job_polls > state.polls_until_job_done;
+        let mut finished = None;
+        if let Some(job) = state.last_alias_request.as_mut()
+            && (job["jobStatus"] == "pending" || job["jobStatus"] == "in-progress")
+        {
+            job["jobStatus"] = if done { "succeeded" } else { "in-progress" }.into();
+            if done {
+                finished = job["toDeploymentId"].as_str().map(str::to_owned);
+            }
+        }
+        if let Some(to) = finished {
+            state.production = Some(to);
+        }
+    }
+    super::json(
+        StatusCode::OK,
+        json!({
+            "id": state.project_id, "name": state.project_name, "accountId": state.team.clone().unwrap_or_else(|| "usr_shipline".into()),
+            "alias": [], "nodeVersion": "22.x", "deploymentExpiration": {},
+            "resourceConfig": { "functionDefaultRegions": ["iad1"] }, "defaultResourceConfig": { "functionDefaultRegions": ["iad1"] },
+            "lastAliasRequest": state.last_alias_request.clone(),
+            "targets": { "production": state.production.as_ref().map(|id| json!({ "id": id, "plan": "pro", "readyState": "READY", "type": "LAMBDAS" })) },
+            "createdAt": 1_767_225_600_000u64, "updatedAt": 1_767_225_600_000u64, "live": false,
+        }),
+    )
+}
+
+/// A `.vercel.app` label may be at most 63 characters.
+pub const LABEL_LIMIT: usize = 63;
+
+async fn assign_alias(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut state = lock(&s);
+    if let Err(e) = check(&state, &headers, &query) {
+        return e;
+    }
+    let Some(alias) = body["alias"].as_str().map(str::to_owned) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Invalid request: missing required property `alias`.",
+        );
+    };
+    if alias
+        .split('.')
+        .any(|label| label.is_empty() || label.len() > LABEL_LIMIT)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_alias",
+            "The alias has a label longer than 63 characters",
+        );
+    }
+    if !state.deployments.iter().any(|d| d["id"] == id) {
+        return error(StatusCode::NOT_FOUND, "not_found", "Deployment not found");
+    }
+    let old = state.aliases.insert(alias.clone(), id.clone());
+    state.next += 1;
+    super::json(
+        StatusCode::OK,
+        json!({ "uid": format!("als_{:04}", state.next), "alias": alias, "created": "2026-01-01T00:00:00.000Z", "oldDeploymentId": old }),
+    )
+}

@@ -1,0 +1,212 @@
+//! The action files say what the binaries take, and pass it safely.
+
+use std::path::Path;
+
+#[test]
+fn generated_actions_are_up_to_date() {
+    let stale = xtask::actions::run(true).unwrap();
+    assert!(
+        stale.is_empty(),
+        "out of date: {stale:?}; run `cargo run -p xtask -- actions`"
+    );
+}
+
+/// The minimum inputs and outputs of `ACTIONS.md` (shared/design), per action.
+const CONTRACT: &[(&str, &[&str], &[&str])] = &[
+    (
+        "deploy",
+        &[
+            "provider",
+            "directory",
+            "environment",
+            "token",
+            "project",
+            "team",
+            "target-dir",
+            "spa",
+            "github-token",
+            "ref",
+            "migration-version",
+            "wait",
+            "timeout",
+            "smoke-path",
+            "expect-text",
+            "rollback-on-failure",
+            "forbid-secrets",
+            "max-concurrency",
+        ],
+        &[
+            "url",
+            "deployment-id",
+            "github-deployment-id",
+            "files-total",
+            "files-uploaded",
+            "duration-ms",
+        ],
+    ),
+    (
+        "migrate",
+        &[
+            "command",
+            "database-url",
+            "directory",
+            "to",
+            "dry-run",
+            "lock-timeout",
+            "statement-timeout",
+            "allow-destructive",
+        ],
+        &["applied", "pending", "version", "findings"],
+    ),
+    (
+        "rollback",
+        &[
+            "provider",
+            "token",
+            "project",
+            "team",
+            "target-dir",
+            "environment",
+            "to",
+            "github-token",
+            "with-migrations",
+            "database-url",
+            "directory",
+            "reason",
+            "dry-run",
+        ],
+        &["url", "deployment-id", "from", "migration-version"],
+    ),
+    (
+        "backup-check",
+        &[
+            "provider",
+            "project-ref",
+            "access-token",
+            "max-age",
+            "require-pitr",
+            "database-url",
+            "restore-drill",
+            "scratch-database-url",
+        ],
+        &["latest-backup-at", "age-hours", "pitr-enabled", "drill"],
+    ),
+    (
+        "notify",
+        &[
+            "to",
+            "status",
+            "title",
+            "message",
+            "url",
+            "key",
+            "github-token",
+            "webhook-url",
+            "webhook-secret",
+            "slack-token",
+            "slack-channel",
+            "sentry-token",
+            "sentry-org",
+            "sentry-project",
+            "release",
+            "environment",
+        ],
+        &["comment-id", "issue-number"],
+    ),
+    (
+        "probe",
+        &[
+            "url",
+            "expect-status",
+            "expect-text",
+            "max-latency",
+            "timeout",
+            "retries",
+            "retry-delay",
+            "cert-min-days",
+            "incident",
+            "github-token",
+        ],
+        &["status", "latency-ms"],
+    ),
+];
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(xtask::root().join(path)).unwrap()
+}
+
+#[test]
+fn every_input_and_output_of_the_contract_is_declared() {
+    for (action, inputs, outputs) in CONTRACT {
+        let yml = read(&format!("actions/{action}/action.yml"));
+        for input in *inputs {
+            assert!(
+                yml.contains(&format!("\n  {input}:\n    description: ")),
+                "{action}: input `{input}` is not declared"
+            );
+        }
+        for output in *outputs {
+            assert!(
+                yml.contains(&format!("value: ${{{{ steps.run.outputs.{output} }}}}")),
+                "{action}: output `{output}` is not wired"
+            );
+        }
+        let root = read("action.yml");
+        for output in *outputs {
+            assert!(
+                root.contains(&format!("\n  {output}:\n")),
+                "root action lacks output `{output}`"
+            );
+        }
+    }
+}
+
+#[test]
+fn inputs_reach_the_binary_only_through_env() {
+    let mut files = vec![
+        "action.yml".to_owned(),
+        "actions/setup/action.yml".to_owned(),
+    ];
+    files.extend(
+        CONTRACT
+            .iter()
+            .map(|(a, _, _)| format!("actions/{a}/action.yml")),
+    );
+    for file in files {
+        let yml = read(&file);
+        let declared: Vec<&str> = yml
+            .split("\ninputs:\n")
+            .nth(1)
+            .map(|rest| rest.split("\noutputs:\n").next().unwrap_or(""))
+            .unwrap_or("")
+            .lines()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.ends_with(':'))
+            .map(|l| l.trim().trim_end_matches(':'))
+            .collect();
+        for input in &declared {
+            let env = format!(
+                "INPUT_{}: ${{{{ inputs.{input} }}}}",
+                input.replace('-', "_").to_ascii_uppercase()
+            );
+            assert!(
+                yml.contains(&env),
+                "{file}: input `{input}` is not mapped into `env:`"
+            );
+        }
+        for line in yml.lines().filter(|l| l.trim_start().starts_with("run:")) {
+            assert!(
+                !line.contains("${{"),
+                "{file}: an expression is interpolated into `run:`: {line}"
+            );
+        }
+        assert!(yml.contains("branding:"), "{file}: no branding");
+    }
+}
+
+#[test]
+fn the_release_table_and_version_sit_beside_setup() {
+    let dir = Path::new("actions/setup");
+    for file in ["VERSION", "sha256.txt", "shipline.sh", "action.yml"] {
+        assert!(xtask::root().join(dir).join(file).exists(), "{file}");
+    }
+}

@@ -1,0 +1,7 @@
+//! The actions: generated from the code, wired safely, installed and run for real.
+#![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
+
+mod actions;
+mod release;
+mod setup;
+mod wrkflw;

@@ -85,17 +85,14 @@ pub fn parse_url(input: &str, value: &str, schemes: &[&str]) -> Result<SafeUrl, 
     Ok(url)
 }
 
-/// A directory that exists and can be listed.
-pub fn parse_dir(input: &str, value: &str) -> Result<PathBuf, InputError> {
+/// A directory that exists and can be listed; `fix` says what to do when it does not.
+pub fn parse_dir(input: &str, value: &str, fix: &str) -> Result<PathBuf, InputError> {
     let path = Path::new(value.trim());
     match std::fs::read_dir(path) {
         Ok(_) => Ok(path.to_path_buf()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(InputError::new(
             input,
-            format!(
-                "`{}` does not exist; build the site first, or point `{input}` at its output",
-                path.display()
-            ),
+            format!("`{}` does not exist; {fix}", path.display()),
         )),
         Err(e) => Err(InputError::new(
             input,

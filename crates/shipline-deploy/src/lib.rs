@@ -172,7 +172,11 @@ impl Tool for Deploy {
             target_dir: args.target_dir,
         }
         .validate(env)?;
-        let directory = parse_dir("directory", &args.directory)?;
+        let directory = parse_dir(
+            "directory",
+            &args.directory,
+            "build the site first, or point `directory` at its output",
+        )?;
         let environment = match nonempty(args.environment).as_deref() {
             None => match env.var(EnvVars::GITHUB_EVENT_NAME).as_deref() {
                 Some("pull_request" | "pull_request_target") => Environment::Preview,

@@ -145,7 +145,11 @@ impl Tool for Migrate {
         Ok(Config {
             command,
             database_url,
-            directory: parse_dir("directory", &args.directory)?,
+            directory: parse_dir(
+                "directory",
+                &args.directory,
+                "run from the repository root, or point `directory` at the migrations folder",
+            )?,
             to,
             dry_run: parse_bool("dry-run", &args.dry_run)?,
             lock_timeout: parse_duration_input("lock-timeout", &args.lock_timeout)?,

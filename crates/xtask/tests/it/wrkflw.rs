@@ -1,1 +1,307 @@
-//! placeholder
+//! The actions run for real under `wrkflw run --runtime emulation`: installed through
+//! `setup` from a local release server that serves the real binaries, against a loopback site.
+//!
+//! wrkflw 0.8.0 differs from GitHub in ways listed in `shared/design/research/wrkflw.md`; the
+//! harness works around them in a temp copy of the actions, never in the product: hyphenated
+//! input names are renamed (wrkflw passes them empty), expression defaults are dropped
+//! (wrkflw passes their text), and `GITHUB_ACTION_PATH` (unset there) is given on the step.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use axum::Router;
+use axum::routing::get;
+use shipline_testkit::Fake;
+
+use crate::release;
+
+fn wrkflw() -> PathBuf {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("wrkflw"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin/wrkflw")));
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .expect("wrkflw is not installed: `cargo install wrkflw --version 0.8.0 --locked` (the README's test command does it)")
+}
+
+/// The workspace's debug binaries, built if a partial test run has not built them.
+fn real_bins() -> PathBuf {
+    let dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    if release::TOOLS
+        .iter()
+        .any(|t| !dir.join(format!("shipline-{t}")).exists())
+    {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.arg("build").current_dir(xtask::root());
+        for tool in release::TOOLS {
+            build.args(["-p", &format!("shipline-{tool}")]);
+        }
+        assert!(
+            build.status().unwrap().success(),
+            "building the binaries failed"
+        );
+    }
+    dir
+}
+
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+struct Harness {
+    dir: tempfile::TempDir,
+    repo: PathBuf,
+    releases: Fake,
+    site: Fake,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let releases_dir = dir.path().join("releases");
+        let (name, sha) = release::archive(&releases_dir, "9.9.9", TARGET, &real_bins());
+        let repo = release::actions_copy(dir.path(), "9.9.9", &[(name, sha)]);
+        work_around_wrkflw(&repo);
+        let site = Fake::start(
+            "site",
+            Router::new()
+                .route("/", get(|| async { "<h1>Acme</h1>" }))
+                .route("/health", get(|| async { "ok" })),
+        );
+        Harness {
+            releases: release::server(&releases_dir),
+            dir,
+            repo,
+            site,
+        }
+    }
+
+    /// The env every step that uses a shipline action needs here.
+    fn step_env(&self, action: &str) -> String {
+        format!(
+            "        env:\n          GITHUB_ACTION_PATH: {}\n          SHIPLINE_DOWNLOAD_URL: {}\n          RUNNER_TOOL_CACHE: {}\n",
+            self.repo.join(action).display(),
+            self.releases.url(),
+            self.dir.path().join("toolcache").display()
+        )
+    }
+
+    /// Runs `jobs` (the YAML under `steps:`) as a push workflow; returns wrkflw's exit code and log.
+    fn run(&self, steps: &str) -> (i32, String) {
+        let workflow = format!(
+            "name: test\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+        );
+        std::fs::create_dir_all(self.repo.join(".github/workflows")).unwrap();
+        std::fs::write(self.repo.join(".github/workflows/test.yml"), workflow).unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+                .args(args)
+                .current_dir(&self.repo)
+                .output()
+                .unwrap();
+            assert!(ok.status.success(), "git {args:?}");
+        };
+        if !self.repo.join(".git").exists() {
+            git(&["init", "-q"]);
+        }
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "--allow-empty", "-m", "test"]);
+        let home = self.dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let output = Command::new(wrkflw())
+            .args([
+                "--verbose",
+                "run",
+                "--runtime",
+                "emulation",
+                "--event",
+                "push",
+                "--changed-files",
+                "x",
+                ".github/workflows/test.yml",
+            ])
+            .current_dir(&self.repo)
+            .env("HOME", &home)
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .unwrap();
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !log.contains("Workflow skipped"),
+            "wrkflw skipped the workflow:\n{log}"
+        );
+        (output.status.code().unwrap_or(-1), log)
+    }
+
+    fn result(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join(name)).ok()
+    }
+
+    fn result_path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+}
+
+/// wrkflw passes hyphenated inputs empty and expression defaults as text: rename the one
+/// and drop the other, in the copy only.
+fn work_around_wrkflw(repo: &Path) {
+    let mut files = vec![repo.join("action.yml")];
+    for entry in std::fs::read_dir(repo.join("actions")).unwrap() {
+        files.push(entry.unwrap().path().join("action.yml"));
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut out = Vec::new();
+        let mut in_inputs = false;
+        for line in text.lines() {
+            if line == "inputs:" {
+                in_inputs = true;
+            } else if !line.starts_with(' ') {
+                in_inputs = false;
+            }
+            if in_inputs && line.trim_start().starts_with("default: \"${{") {
+                continue;
+            }
+            let line = if in_inputs && line.starts_with("  ") && !line.starts_with("   ") {
+                line.replace('-', "_")
+            } else {
+                rename_input_refs(line)
+            };
+            out.push(line);
+        }
+        std::fs::write(&file, out.join("\n") + "\n").unwrap();
+    }
+}
+
+fn rename_input_refs(line: &str) -> String {
+    match line.split_once("${{ inputs.") {
+        Some((before, rest)) => {
+            let (name, after) = rest.split_once(" }}").unwrap_or((rest, ""));
+            format!(
+                "{before}${{{{ inputs.{} }}}}{after}",
+                name.replace('-', "_")
+            )
+        }
+        None => line.to_owned(),
+    }
+}
+
+#[test]
+fn the_probe_action_installs_through_setup_and_its_outputs_reach_the_next_step() {
+    let h = Harness::new();
+    let steps = format!(
+        "      - id: probe\n        uses: ./actions/probe\n{}        with:\n          url: {}/health\n          expect_text: ok\n      - run: echo \"status=${{{{ steps.probe.outputs.status }}}} latency=${{{{ steps.probe.outputs.latency-ms }}}}\" > {}\n",
+        h.step_env("actions/probe"),
+        h.site.url(),
+        h.result_path("result.txt")
+    );
+    let (code, log) = h.run(&steps);
+    assert_eq!(code, 0, "{log}");
+    let result = h
+        .result("result.txt")
+        .unwrap_or_else(|| panic!("the next step did not run:\n{log}"));
+    assert!(result.starts_with("status=up latency="), "{result}");
+    let latency: u64 = result.trim().rsplit('=').next().unwrap().parse().unwrap();
+    assert!(latency < 60_000);
+    assert_eq!(
+        h.releases.requests().len(),
+        1,
+        "setup downloaded the release once"
+    );
+    assert_eq!(
+        h.site.requests().len(),
+        1,
+        "the real probe binary checked the site"
+    );
+}
+
+#[test]
+fn a_bad_input_fails_the_step_with_its_annotation_and_later_steps_do_not_run() {
+    let h = Harness::new();
+    let steps = format!(
+        "      - id: probe\n        uses: ./actions/probe\n{}        with:\n          url: {}\n          retries: many\n      - run: echo ran > {}\n",
+        h.step_env("actions/probe"),
+        h.site.url(),
+        h.result_path("after.txt")
+    );
+    let (code, log) = h.run(&steps);
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("invalid input `retries`")
+            && log.contains("`many` is not a whole number from 0 to 10"),
+        "{log}"
+    );
+    assert!(h.result("after.txt").is_none(), "a later step ran:\n{log}");
+    assert!(h.site.requests().is_empty());
+}
+
+#[test]
+fn the_root_action_dispatches_and_an_unbuilt_tool_fails_plainly() {
+    let h = Harness::new();
+    let steps = format!(
+        "      - id: ship\n        uses: ./\n{}        with:\n          command: probe\n          url: {}\n      - run: echo \"${{{{ steps.ship.outputs.status }}}}\" > {}\n",
+        h.step_env("."),
+        h.site.url(),
+        h.result_path("root.txt")
+    );
+    let (code, log) = h.run(&steps);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        h.result("root.txt").as_deref().map(str::trim),
+        Some("up"),
+        "{log}"
+    );
+
+    // wrkflw runs steps outside the workspace, so the folder is given absolute.
+    let migrations = h.repo.join("supabase/migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    let steps = format!(
+        "      - uses: ./\n{}        with:\n          command: migrate lint\n          directory: {}\n      - run: echo ran > {}\n",
+        h.step_env("."),
+        migrations.display(),
+        h.result_path("after.txt")
+    );
+    let (code, log) = h.run(&steps);
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("is not implemented yet (tracked in issue #3)"),
+        "{log}"
+    );
+    assert!(h.result("after.txt").is_none());
+}
+
+#[test]
+fn setup_puts_the_binaries_where_a_later_step_finds_them() {
+    let h = Harness::new();
+    let steps = format!(
+        "      - id: setup\n        uses: ./actions/setup\n{}      - run: |\n          \"${{{{ steps.setup.outputs.bin-dir }}}}/shipline-probe\" --version > {}\n",
+        h.step_env("actions/setup"),
+        h.result_path("version.txt"),
+    );
+    let (code, log) = h.run(&steps);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        h.result("version.txt")
+            .is_some_and(|v| v.starts_with("shipline-probe ")),
+        "{log}"
+    );
+    // `$GITHUB_PATH` written inside a composite action does not reach later steps under
+    // wrkflw (a listed gap); the setup tests check what the script writes to it.
+}

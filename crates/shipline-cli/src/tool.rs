@@ -170,11 +170,13 @@ pub fn run_with<T: Tool>(argv: Vec<OsString>, env: Env, runtime: Option<Runtime>
             };
             let title = if status == ExitStatus::BadInput {
                 "invalid input"
+            } else if error.downcast_ref::<NotImplemented>().is_some() {
+                "not implemented yet"
             } else {
                 "failed"
             };
             Report::new(T::BIN, outcome, title)
-                .annotation(Annotation::error(message).title(format!("{} {title}", T::BIN)))
+                .annotation(Annotation::error(message).title(format!("{}: {title}", T::BIN)))
         }
     };
     if let Err(error) = ctx.rt.finish(&report) {

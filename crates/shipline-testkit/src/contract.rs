@@ -114,6 +114,13 @@ pub fn assert_not_implemented(result: &crate::actions_env::StepResult, bin: &str
     );
     assert!(result.stdout.contains(&expected), "{}", result.everything());
     assert!(
+        result
+            .stdout
+            .contains(&format!("::error title={bin}%3A not implemented yet::")),
+        "{}",
+        result.stdout
+    );
+    assert!(
         result.outputs.is_empty(),
         "no outputs from a run that did nothing: {:?}",
         result.outputs

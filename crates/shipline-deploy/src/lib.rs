@@ -21,9 +21,8 @@ pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
 
-    /// Where to deploy: `vercel`, `netlify` or `fs` (a directory on this machine or a mounted server).
-    #[arg(long, env = "INPUT_PROVIDER")]
-    pub provider: Option<String>,
+    #[command(flatten)]
+    pub host: HostInputs,
 
     /// The built site to upload.
     #[arg(long, env = "INPUT_DIRECTORY", default_value = "dist")]
@@ -32,22 +31,6 @@ pub struct Args {
     /// `production` or `preview`. Default: `preview` on `pull_request` events, else `production`.
     #[arg(long, env = "INPUT_ENVIRONMENT")]
     pub environment: Option<String>,
-
-    /// The host's API token. Fallback: `VERCEL_TOKEN` or `NETLIFY_AUTH_TOKEN`.
-    #[arg(long, env = "INPUT_TOKEN")]
-    pub token: Option<String>,
-
-    /// The Vercel project id or Netlify site id. Fallback: `VERCEL_PROJECT_ID` or `NETLIFY_SITE_ID`.
-    #[arg(long, env = "INPUT_PROJECT")]
-    pub project: Option<String>,
-
-    /// The Vercel team id. Fallback: `VERCEL_ORG_ID`.
-    #[arg(long, env = "INPUT_TEAM")]
-    pub team: Option<String>,
-
-    /// For `fs`: the directory that holds `releases/` and the `current` symlink.
-    #[arg(long, env = "INPUT_TARGET_DIR")]
-    pub target_dir: Option<String>,
 
     /// Serve `index.html` for unknown paths (client-side routing).
     #[arg(long, env = "INPUT_SPA", default_value = "true")]
@@ -164,14 +147,7 @@ impl Tool for Deploy {
 
     fn validate(args: Args, ctx: &Ctx) -> Result<Config, InputError> {
         let env = &ctx.env;
-        let host = HostInputs {
-            provider: args.provider,
-            token: args.token,
-            project: args.project,
-            team: args.team,
-            target_dir: args.target_dir,
-        }
-        .validate(env)?;
+        let host = args.host.validate(env)?;
         let directory = parse_dir(
             "directory",
             &args.directory,

@@ -75,13 +75,27 @@ pub enum Host {
     },
 }
 
-/// The raw host inputs, as both `deploy` and `rollback` take them.
-#[derive(Debug, Clone, Default)]
+/// The host inputs, as both `deploy` and `rollback` take them (flattened into their flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct HostInputs {
+    /// The host: `vercel`, `netlify` or `fs` (a directory on this machine or a mounted server).
+    #[arg(long, env = "INPUT_PROVIDER")]
     pub provider: Option<String>,
+
+    /// The host's API token. Fallback: `VERCEL_TOKEN` or `NETLIFY_AUTH_TOKEN`.
+    #[arg(long, env = "INPUT_TOKEN")]
     pub token: Option<String>,
+
+    /// The Vercel project id or Netlify site id. Fallback: `VERCEL_PROJECT_ID` or `NETLIFY_SITE_ID`.
+    #[arg(long, env = "INPUT_PROJECT")]
     pub project: Option<String>,
+
+    /// The Vercel team id. Fallback: `VERCEL_ORG_ID`.
+    #[arg(long, env = "INPUT_TEAM")]
     pub team: Option<String>,
+
+    /// For `fs`: the directory that holds `releases/` and the `current` symlink.
+    #[arg(long, env = "INPUT_TARGET_DIR")]
     pub target_dir: Option<String>,
 }
 

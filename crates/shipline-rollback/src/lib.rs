@@ -17,25 +17,8 @@ pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
 
-    /// Where the site is served: `vercel`, `netlify` or `fs`.
-    #[arg(long, env = "INPUT_PROVIDER")]
-    pub provider: Option<String>,
-
-    /// The host's API token. Fallback: `VERCEL_TOKEN` or `NETLIFY_AUTH_TOKEN`.
-    #[arg(long, env = "INPUT_TOKEN")]
-    pub token: Option<String>,
-
-    /// The Vercel project id or Netlify site id. Fallback: `VERCEL_PROJECT_ID` or `NETLIFY_SITE_ID`.
-    #[arg(long, env = "INPUT_PROJECT")]
-    pub project: Option<String>,
-
-    /// The Vercel team id. Fallback: `VERCEL_ORG_ID`.
-    #[arg(long, env = "INPUT_TEAM")]
-    pub team: Option<String>,
-
-    /// For `fs`: the directory that holds `releases/` and the `current` symlink.
-    #[arg(long, env = "INPUT_TARGET_DIR")]
-    pub target_dir: Option<String>,
+    #[command(flatten)]
+    pub host: HostInputs,
 
     /// The environment to roll back.
     #[arg(long, env = "INPUT_ENVIRONMENT", default_value = "production")]
@@ -129,14 +112,7 @@ impl Tool for Rollback {
 
     fn validate(args: Args, ctx: &Ctx) -> Result<Config, InputError> {
         let env = &ctx.env;
-        let host = HostInputs {
-            provider: args.provider,
-            token: args.token,
-            project: args.project,
-            team: args.team,
-            target_dir: args.target_dir,
-        }
-        .validate(env)?;
+        let host = args.host.validate(env)?;
         let environment = required(Some(args.environment), "environment", None)?;
         let to = match required(Some(args.to), "to", None)?.as_str() {
             "previous" => Target::Previous,

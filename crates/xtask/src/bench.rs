@@ -4,7 +4,7 @@
 //! within one run, so the machine's speed cancels out.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -73,18 +73,7 @@ fn machine() -> String {
 pub fn run(peers: bool) -> anyhow::Result<()> {
     let root = crate::root();
     println!("==> building release binaries");
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build
-        .args(["build", "--release", "--locked", "-q"])
-        .current_dir(&root);
-    for tool in TOOLS {
-        build.args(["--bin", &format!("shipline-{tool}")]);
-    }
-    anyhow::ensure!(build.status()?.success(), "release build failed");
-    let bins = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("release");
+    let bins = crate::build_binaries(true)?;
 
     let mut md = String::from("# Benchmarks\n\n");
     let _ = writeln!(

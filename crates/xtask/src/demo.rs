@@ -4,7 +4,7 @@
 //! over loopback to a site server and a webhook receiver. Each step reports what it did; a
 //! part that is not built yet says so (and which issue builds it) rather than pretending.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use axum::Router;
@@ -12,15 +12,6 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shipline_testkit::fakes;
-
-const TOOLS: [&str; 6] = [
-    "deploy",
-    "migrate",
-    "rollback",
-    "backup-check",
-    "notify",
-    "probe",
-];
 
 struct Step {
     name: &'static str,
@@ -31,20 +22,11 @@ struct Step {
 pub fn run() -> anyhow::Result<()> {
     let root = crate::root();
     println!("==> building the shipline binaries");
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build.args(["build", "-q"]).current_dir(&root);
-    for tool in TOOLS {
-        build.args(["-p", &format!("shipline-{tool}")]);
-    }
-    anyhow::ensure!(build.status()?.success(), "`cargo build` failed");
-    let bins = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("debug");
+    let bins = crate::build_binaries(false)?;
 
     let work = tempfile::tempdir()?;
     let app = work.path().join("app");
-    copy_dir(&root.join("examples/app"), &app)?;
+    crate::copy_dir(&root.join("examples/app"), &app)?;
     println!("==> the app: {} (a copy of examples/app)", app.display());
 
     println!("==> starting a throwaway PostgreSQL");
@@ -215,18 +197,4 @@ async fn serve(State(dir): State<PathBuf>, request: Request) -> Response {
         }
         Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }

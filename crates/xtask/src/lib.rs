@@ -5,6 +5,53 @@ pub mod bench;
 pub mod demo;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The six tools, by action name; the binary of each is `shipline-<name>`.
+pub const TOOLS: [&str; 6] = [
+    "deploy",
+    "migrate",
+    "rollback",
+    "backup-check",
+    "notify",
+    "probe",
+];
+
+/// Builds the six binaries (debug, or release) and returns the folder they are in.
+pub fn build_binaries(release: bool) -> anyhow::Result<PathBuf> {
+    let root = root();
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build.args(["build", "--locked", "-q"]).current_dir(&root);
+    if release {
+        build.arg("--release");
+    }
+    for tool in TOOLS {
+        build.args(["--bin", &format!("shipline-{tool}")]);
+    }
+    anyhow::ensure!(
+        build.status()?.success(),
+        "`cargo build` of the shipline binaries failed"
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    Ok(target.join(if release { "release" } else { "debug" }))
+}
+
+/// Copies a folder tree.
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
 
 /// The workspace root.
 pub fn root() -> PathBuf {

@@ -347,36 +347,40 @@ fn start_job(
     Ok(())
 }
 
-async fn promote(
-    State(s): State<Shared>,
-    Path((project, deployment)): Path<(String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
+/// `promote` and `rollback` start the same kind of alias job, seen through `rollbackInfo`.
+async fn alias_job(
+    kind: &'static str,
+    s: Shared,
+    (project, deployment): (String, String),
+    query: BTreeMap<String, String>,
     headers: HeaderMap,
 ) -> Response {
     let mut state = lock(&s);
     if let Err(e) = check(&state, &headers, &query) {
         return e;
     }
-    match start_job(&mut state, "promote", &project, &deployment) {
+    match start_job(&mut state, kind, &project, &deployment) {
         Ok(()) => super::json(StatusCode::CREATED, json!({})),
         Err(e) => e,
     }
 }
 
-async fn rollback(
+async fn promote(
     State(s): State<Shared>,
-    Path((project, deployment)): Path<(String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
+    Path(p): Path<(String, String)>,
+    Query(q): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let mut state = lock(&s);
-    if let Err(e) = check(&state, &headers, &query) {
-        return e;
-    }
-    match start_job(&mut state, "rollback", &project, &deployment) {
-        Ok(()) => super::json(StatusCode::CREATED, json!({})),
-        Err(e) => e,
-    }
+    alias_job("promote", s, p, q, headers).await
+}
+
+async fn rollback(
+    State(s): State<Shared>,
+    Path(p): Path<(String, String)>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    alias_job("rollback", s, p, q, headers).await
 }
 
 async fn get_project(

@@ -1,12 +1,14 @@
 //! `shipline-migrate`: Supabase-layout migrations with checksums, a lock, lint and down scripts.
 
+mod run;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use shipline_actions::Report;
 use shipline_cli::{
-    CommonArgs, Ctx, NotImplemented, Tool, nonempty, or_env, parse_bool, parse_choice, parse_dir,
+    CommonArgs, Ctx, Tool, nonempty, or_env, parse_bool, parse_choice, parse_dir,
     parse_duration_input, parse_url, parse_version, required,
 };
 use shipline_core::{EnvVars, InputError, SafeUrl};
@@ -51,6 +53,22 @@ pub struct Args {
     /// Allow `DROP`, `TRUNCATE` and `DELETE` without `WHERE` in pending files.
     #[arg(long, env = "INPUT_ALLOW_DESTRUCTIVE", default_value = "false")]
     pub allow_destructive: String,
+
+    /// For `repair`: the versions to mark, comma- or line-separated.
+    #[arg(long, env = "INPUT_VERSIONS")]
+    pub versions: Option<String>,
+
+    /// For `repair`: `applied` (record the local files' statements) or `reverted` (remove the rows).
+    #[arg(long, env = "INPUT_STATUS")]
+    pub status: Option<String>,
+
+    /// Apply pending files older than the newest applied one instead of refusing.
+    #[arg(long, env = "INPUT_ALLOW_OUT_OF_ORDER", default_value = "false")]
+    pub allow_out_of_order: String,
+
+    /// First create the roles, schemas and `auth` functions Supabase migrations use (for a plain PostgreSQL in CI).
+    #[arg(long, env = "INPUT_SUPABASE_SHIM", default_value = "false")]
+    pub supabase_shim: String,
 }
 
 /// What `migrate` was asked to do.
@@ -76,6 +94,12 @@ pub struct Config {
     pub lock_timeout: Duration,
     pub statement_timeout: Option<Duration>,
     pub allow_destructive: bool,
+    /// For `repair`: the versions and whether they are now applied.
+    pub repair: Option<(Vec<String>, bool)>,
+    pub allow_out_of_order: bool,
+    pub supabase_shim: bool,
+    /// The connection, checked (`sslmode`) during validation.
+    pub target: Option<shipline_pg::Target>,
 }
 
 /// The `shipline-migrate` binary.
@@ -142,8 +166,34 @@ impl Tool for Migrate {
                 "is required for `down`: name the version to go back to (everything newer is reverted)",
             ));
         }
+        let repair = if command == Command::Repair {
+            let versions: Vec<String> =
+                shipline_cli::parse_list(&required(args.versions, "versions", None)?)
+                    .iter()
+                    .map(|v| parse_version("versions", v))
+                    .collect::<Result<_, _>>()?;
+            let applied = parse_choice(
+                "status",
+                &required(args.status, "status", None)?,
+                &["applied", "reverted"],
+            )? == "applied";
+            Some((versions, applied))
+        } else {
+            None
+        };
+        let target = match &database_url {
+            Some(url) => Some(
+                shipline_pg::Target::parse(url)
+                    .map_err(|e| InputError::new("database-url", e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(Config {
             command,
+            repair,
+            allow_out_of_order: parse_bool("allow-out-of-order", &args.allow_out_of_order)?,
+            supabase_shim: parse_bool("supabase-shim", &args.supabase_shim)?,
+            target,
             database_url,
             directory: parse_dir(
                 "directory",
@@ -160,13 +210,7 @@ impl Tool for Migrate {
         })
     }
 
-    async fn run(config: Config, _ctx: &mut Ctx) -> anyhow::Result<Report> {
-        let _ = config;
-        Err(NotImplemented {
-            bin: Self::BIN,
-            what: String::new(),
-            issue: 3,
-        }
-        .into())
+    async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
+        crate::run::run(config, ctx).await
     }
 }

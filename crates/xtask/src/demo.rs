@@ -63,6 +63,8 @@ pub fn run() -> anyhow::Result<()> {
                 &db.url,
                 "--directory",
                 "supabase/migrations",
+                "--supabase-shim",
+                "true",
             ]),
         },
         Step {

@@ -269,19 +269,41 @@ fn the_root_action_dispatches_and_an_unbuilt_tool_fails_plainly() {
         "{log}"
     );
 
-    // wrkflw runs steps outside the workspace, so the folder is given absolute.
+    // wrkflw runs steps outside the workspace, so folders are given absolute.
     let migrations = h.repo.join("supabase/migrations");
     std::fs::create_dir_all(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("20240101000000_t.sql"),
+        "create table public.t (id int);\n",
+    )
+    .unwrap();
     let steps = format!(
-        "      - uses: ./\n{}        with:\n          command: migrate lint\n          directory: {}\n      - run: echo ran > {}\n",
+        "      - id: lint\n        uses: ./\n{}        with:\n          command: migrate lint\n          directory: {}\n      - run: echo \"${{{{ steps.lint.outputs.findings }}}}\" > {}\n",
         h.step_env("."),
         migrations.display(),
+        h.result_path("findings.txt")
+    );
+    let (code, log) = h.run(&steps);
+    assert_eq!(code, 0, "{log}");
+    let findings = h.result("findings.txt").unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        findings.contains("20240101000000_t.sql:1: missing-down:"),
+        "{findings}"
+    );
+
+    let dist = h.repo.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let steps = format!(
+        "      - uses: ./\n{}        with:\n          command: deploy\n          provider: fs\n          directory: {}\n          target_dir: {}\n      - run: echo ran > {}\n",
+        h.step_env("."),
+        dist.display(),
+        h.dir.path().join("srv").display(),
         h.result_path("after.txt")
     );
     let (code, log) = h.run(&steps);
     assert_eq!(code, 1, "{log}");
     assert!(
-        log.contains("is not implemented yet (tracked in issue #3)"),
+        log.contains("is not implemented yet (tracked in issue #4)"),
         "{log}"
     );
     assert!(h.result("after.txt").is_none());

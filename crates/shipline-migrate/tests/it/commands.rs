@@ -1,0 +1,204 @@
+//! The commands as a process, on a real PostgreSQL, in a simulated Actions step.
+
+use shipline_testkit::{ActionsStep, pg};
+
+use super::EXE;
+
+fn app(step: &ActionsStep) {
+    let dir = step.workspace().join("supabase/migrations");
+    std::fs::create_dir_all(dir.join("down")).unwrap();
+    std::fs::write(dir.join("20240101000000_profiles.sql"), "create table public.profiles (\n  id uuid primary key references auth.users (id),\n  username text\n);\nalter table public.profiles enable row level security;\ncreate policy \"own\" on public.profiles for update using (auth.uid() = id);\n").unwrap();
+    std::fs::write(
+        dir.join("down/20240101000000_profiles.sql"),
+        "drop table public.profiles;\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("20240102000000_todos.sql"), "create table public.todos (id bigint primary key, owner uuid references public.profiles (id));\n").unwrap();
+    std::fs::write(
+        dir.join("down/20240102000000_todos.sql"),
+        "drop table public.todos;\n",
+    )
+    .unwrap();
+}
+
+/// A database URL with a password, as users have it (trust auth ignores the password).
+fn db_url() -> (pg::TestDb, String) {
+    let db = pg::fresh_database();
+    let url = db.url.replacen(
+        "postgres://postgres@",
+        "postgres://postgres:hunter2-s3cret@",
+        1,
+    ) + "?sslmode=disable";
+    (db, url)
+}
+
+fn step(url: &str) -> ActionsStep {
+    let step = ActionsStep::push()
+        .input("database-url", url)
+        .input("supabase-shim", "true");
+    app(&step);
+    step
+}
+
+#[test]
+fn up_applies_writes_outputs_and_a_summary_and_never_shows_the_password() {
+    let (db, url) = db_url();
+    let result = step(&url).input("command", "up").run(EXE, &[]);
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    assert_eq!(result.outputs["applied"], "2");
+    assert_eq!(result.outputs["pending"], "0");
+    assert_eq!(result.outputs["version"], "20240102000000");
+    assert!(
+        result.summary.contains("applied 2 migration(s)"),
+        "{}",
+        result.summary
+    );
+    assert!(result.summary.contains("20240101000000_profiles.sql"));
+    assert!(
+        !result.shown().contains("hunter2-s3cret"),
+        "{}",
+        result.shown()
+    );
+    assert_eq!(
+        pg::query_blocking(
+            &db.url,
+            "select applied_by from supabase_migrations.shipline_history order by version limit 1"
+        )
+        .unwrap(),
+        [Some("octocat".into())]
+    );
+
+    let status = step(&url)
+        .input("command", "status")
+        .run(EXE, &["--output", "json"]);
+    assert_eq!(status.code, Some(0), "{}", status.everything());
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(doc["title"], "2 applied, 0 pending");
+    assert_eq!(doc["tables"][0]["rows"][1][2], "applied");
+}
+
+#[test]
+fn a_failing_statement_is_annotated_at_its_line() {
+    let (db, url) = db_url();
+    let s = step(&url).input("command", "up");
+    std::fs::write(
+        s.workspace()
+            .join("supabase/migrations/20240103000000_bad.sql"),
+        "create table public.x (id int);\n\nalter table public.nope add column y int;\n",
+    )
+    .unwrap();
+    let result = s.run(EXE, &[]);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result.stdout.contains("::error title=migration failed,file=supabase/migrations/20240103000000_bad.sql,line=3::relation \"public.nope\" does not exist (SQLSTATE 42P01)"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(
+        result.outputs["applied"], "2",
+        "the two before it were applied"
+    );
+    assert!(result.summary.contains("Done before the failure"));
+    assert!(
+        pg::query_blocking(&db.url, "select to_regclass('public.x')::text").unwrap()[0].is_none()
+    );
+}
+
+#[test]
+fn down_and_repair_through_the_binary() {
+    let (db, url) = db_url();
+    assert_eq!(
+        step(&url).input("command", "up").run(EXE, &[]).code,
+        Some(0)
+    );
+    let down = step(&url)
+        .input("command", "down")
+        .input("to", "20240101000000")
+        .run(EXE, &[]);
+    assert_eq!(down.code, Some(0), "{}", down.everything());
+    assert_eq!(down.outputs["version"], "20240101000000");
+    assert!(
+        pg::query_blocking(&db.url, "select to_regclass('public.todos')::text").unwrap()[0]
+            .is_none()
+    );
+
+    let repair = step(&url)
+        .input("command", "repair")
+        .input("versions", "20240102000000")
+        .input("status", "applied")
+        .run(EXE, &[]);
+    assert_eq!(repair.code, Some(0), "{}", repair.everything());
+    assert!(
+        pg::query_blocking(&db.url, "select to_regclass('public.todos')::text").unwrap()[0]
+            .is_none(),
+        "repair ran no SQL"
+    );
+    let bad = step(&url)
+        .input("command", "repair")
+        .input("versions", "20240102000000")
+        .run(EXE, &[]);
+    assert_eq!(bad.code, Some(2));
+    assert!(
+        bad.stdout.contains("invalid input `status`"),
+        "{}",
+        bad.stdout
+    );
+}
+
+#[test]
+fn plan_is_markdown_for_a_pull_request_and_drift_fails_up() {
+    let (_db, url) = db_url();
+    let plan = step(&url).input("command", "plan").run(EXE, &[]);
+    assert_eq!(plan.code, Some(0), "{}", plan.everything());
+    let markdown = &plan.outputs["plan"];
+    assert!(
+        markdown.contains("| version | file | statements | transaction | down script |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| 20240101000000 | 20240101000000_profiles.sql | 3 | yes | yes |"),
+        "{markdown}"
+    );
+
+    assert_eq!(
+        step(&url).input("command", "up").run(EXE, &[]).code,
+        Some(0)
+    );
+    let s = step(&url).input("command", "up");
+    std::fs::write(
+        s.workspace()
+            .join("supabase/migrations/20240101000000_profiles.sql"),
+        "create table public.profiles (id uuid);\n",
+    )
+    .unwrap();
+    let result = s.run(EXE, &[]);
+    assert_eq!(result.code, Some(1));
+    assert!(
+        result.stdout.contains("was edited after it was applied"),
+        "{}",
+        result.stdout
+    );
+}
+
+#[test]
+fn lint_needs_no_database_and_refuses_mixed_concurrent_indexes() {
+    let s = ActionsStep::push()
+        .input("command", "lint")
+        .env("DATABASE_URL", "");
+    app(&s);
+    std::fs::write(
+        s.workspace()
+            .join("supabase/migrations/20240103000000_index.sql"),
+        "create table public.t (id int);\ncreate index concurrently t_id on public.t (id);\n",
+    )
+    .unwrap();
+    let result = s.run(EXE, &[]);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(result.stdout.contains("::error title=migrate lint%3A non-transactional-mixed,file=supabase/migrations/20240103000000_index.sql,line=2::"), "{}", result.stdout);
+    assert!(result.stdout.contains("::warning title=migrate lint%3A missing-down,file=supabase/migrations/20240103000000_index.sql::"), "{}", result.stdout);
+    assert!(
+        result.outputs["findings"].contains("20240103000000_index.sql:2: non-transactional-mixed:"),
+        "{:?}",
+        result.outputs
+    );
+}

@@ -3,82 +3,28 @@
 use shipline_actions::{Annotation, Outcome, Report, Table};
 use shipline_cli::Ctx;
 use shipline_pg::engine::{self, Mode, Row, State};
+use shipline_pg::lint::{Finding, LintOptions, Severity, lint};
 use shipline_pg::{Engine, Options, PgError, Source};
 
 use crate::{Command, Config, Migrate};
 use shipline_cli::Tool;
 
-/// A lint finding (the parser-based rules are issue #3's remaining part).
-struct Finding {
-    file: String,
-    line: Option<u32>,
-    rule: &'static str,
-    message: String,
-    error: bool,
+fn annotation(f: &Finding) -> Annotation {
+    let a = match f.severity {
+        Severity::Error => Annotation::error(&f.message),
+        Severity::Warning => Annotation::warning(&f.message),
+        Severity::Notice => Annotation::notice(&f.message),
+    };
+    a.title(format!("migrate lint: {}", f.rule))
+        .at(&f.file, f.line)
 }
 
-impl Finding {
-    fn line(&self) -> String {
-        format!(
-            "{}:{}: {}: {}",
-            self.file,
-            self.line.unwrap_or(1),
-            self.rule,
-            self.message
-        )
-    }
-
-    fn annotation(&self) -> Annotation {
-        let a = if self.error {
-            Annotation::error(&self.message)
-        } else {
-            Annotation::warning(&self.message)
-        };
-        a.title(format!("migrate lint: {}", self.rule))
-            .at(&self.file, self.line)
-    }
-}
-
-/// What runs on its own and what is missing, for every file `migrations` names.
-fn findings(migrations: &[&shipline_pg::Migration]) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for m in migrations {
-        if let Err(PgError::Refused(message)) = engine::mode(m) {
-            // `file:line: text` → the line and the text.
-            let rest = message
-                .strip_prefix(&format!("{}:", m.display_path()))
-                .unwrap_or(&message);
-            let (line, text) = rest
-                .split_once(": ")
-                .map(|(l, t)| (l.parse().ok(), t.to_owned()))
-                .unwrap_or((None, message.clone()));
-            let rule = if text.contains("cannot run inside a transaction") {
-                "non-transactional-mixed"
-            } else {
-                "transaction-control"
-            };
-            out.push(Finding {
-                file: m.display_path(),
-                line,
-                rule,
-                message: text,
-                error: true,
-            });
-        }
-        if m.down.is_none() {
-            out.push(Finding {
-                file: m.display_path(),
-                line: None,
-                rule: "missing-down",
-                message: format!(
-                    "no down script; `down` cannot revert this file; write `down/{}`",
-                    m.file_name
-                ),
-                error: false,
-            });
-        }
-    }
-    out
+fn findings_output(found: &[Finding]) -> String {
+    found
+        .iter()
+        .map(Finding::line_text)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
@@ -114,6 +60,7 @@ pub async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
         lock_timeout: config.lock_timeout,
         statement_timeout: config.statement_timeout,
         allow_out_of_order: config.allow_out_of_order,
+        allow_destructive: config.allow_destructive,
         actor: ctx.github.actor.clone(),
         run_url: ctx.github.run_url(),
         ..Options::default()
@@ -167,32 +114,23 @@ pub async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
 
 fn lint_report(source: &Source) -> Report {
     let all: Vec<&shipline_pg::Migration> = source.migrations.iter().collect();
-    let found = findings(&all);
-    let errors = found.iter().filter(|f| f.error).count();
+    let found = lint(&all, &LintOptions::default());
+    let count = |s: Severity| found.iter().filter(|f| f.severity == s).count();
+    let errors = count(Severity::Error);
     let outcome = if errors > 0 {
         Outcome::Failure
     } else {
         Outcome::Success
     };
-    let mut report = Report::new(
-        Migrate::BIN,
-        outcome,
-        format!(
-            "{} file(s) linted: {errors} error(s), {} warning(s)",
-            source.migrations.len(),
-            found.len() - errors
-        ),
-    )
-    .output(
-        "findings",
-        found
-            .iter()
-            .map(Finding::line)
-            .collect::<Vec<_>>()
-            .join("\n"),
+    let title = format!(
+        "{} file(s) linted: {errors} error(s), {} warning(s)",
+        source.migrations.len(),
+        count(Severity::Warning)
     );
+    let mut report =
+        Report::new(Migrate::BIN, outcome, title).output("findings", findings_output(&found));
     for f in &found {
-        report = report.annotation(f.annotation());
+        report = report.annotation(annotation(f));
     }
     report
 }
@@ -265,7 +203,7 @@ async fn plan_report(engine: &Engine, source: &Source) -> Result<Report, PgError
             })
         })
         .collect();
-    let found = findings(&pending);
+    let found = lint(&pending, &LintOptions::default());
     let table = Table {
         title: "What `up` would run".into(),
         headers: [
@@ -308,17 +246,10 @@ async fn plan_report(engine: &Engine, source: &Source) -> Result<Report, PgError
         format!("{} migration(s) pending", pending.len()),
     )
     .output("pending", pending.len().to_string())
-    .output(
-        "findings",
-        found
-            .iter()
-            .map(Finding::line)
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
+    .output("findings", findings_output(&found))
     .table(table);
     for f in &found {
-        report = report.annotation(f.annotation());
+        report = report.annotation(annotation(f));
     }
     if let Some(drift) = drift {
         report = report

@@ -30,6 +30,8 @@ pub struct Options {
     pub retry_delay: Duration,
     /// Apply files older than the newest applied one instead of refusing.
     pub allow_out_of_order: bool,
+    /// Run pending files that drop, truncate or delete everything.
+    pub allow_destructive: bool,
     /// Recorded with each applied file (`GITHUB_ACTOR`).
     pub actor: Option<String>,
     /// Recorded with each applied file.
@@ -45,6 +47,7 @@ impl Default for Options {
             lock_retries: 3,
             retry_delay: Duration::from_secs(1),
             allow_out_of_order: false,
+            allow_destructive: false,
             actor: None,
             run_url: None,
         }
@@ -345,6 +348,21 @@ impl Engine {
             .filter(|m| !applied.iter().any(|a| a.version == m.version))
             .filter(|m| to.is_none_or(|to| m.version.as_str() <= to))
             .collect();
+        if !self.options.allow_destructive {
+            let found: Vec<String> = pending
+                .iter()
+                .flat_map(|m| crate::lint::destructive(m))
+                .filter(|f| f.severity == crate::lint::Severity::Error)
+                .map(|f| format!("{}:{}", f.file, f.line.unwrap_or(1)))
+                .collect();
+            if !found.is_empty() {
+                return Err(PgError::Refused(format!(
+                    "pending migrations drop, truncate or delete data ({}); nothing was run. If that is intended, set `allow-destructive: true` or add `{}` to the file",
+                    found.join(", "),
+                    crate::lint::ALLOW_DESTRUCTIVE
+                )));
+            }
+        }
         let mut outcome = Outcome::default();
         if dry_run {
             outcome.planned = pending

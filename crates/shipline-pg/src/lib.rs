@@ -4,6 +4,7 @@
 pub mod conn;
 pub mod engine;
 pub mod history;
+pub mod lint;
 pub mod lock;
 pub mod shim;
 pub mod source;

@@ -202,3 +202,31 @@ fn lint_needs_no_database_and_refuses_mixed_concurrent_indexes() {
         result.outputs
     );
 }
+
+#[test]
+fn lint_reports_each_rule_at_its_line_with_a_fix() {
+    let s = ActionsStep::push()
+        .input("command", "lint")
+        .env("DATABASE_URL", "");
+    app(&s);
+    std::fs::write(
+        s.workspace().join("supabase/migrations/20240104000000_risky.sql"),
+        "alter table public.todos add column title text not null;\nalter table public.profiles rename column username to handle;\ndelete from public.todos;\n",
+    )
+    .unwrap();
+    let result = s.run(EXE, &[]);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    let findings = &result.outputs["findings"];
+    for expected in [
+        "supabase/migrations/20240102000000_todos.sql:1: rls-missing: `public.todos` is in an exposed schema",
+        "supabase/migrations/20240104000000_risky.sql:1: not-null-without-default:",
+        "supabase/migrations/20240104000000_risky.sql:2: rename:",
+        "supabase/migrations/20240104000000_risky.sql:3: destructive: `DELETE` without `WHERE`",
+    ] {
+        assert!(
+            findings.contains(expected),
+            "missing {expected:?} in:\n{findings}"
+        );
+    }
+    assert!(result.stdout.contains("::error title=migrate lint%3A destructive,file=supabase/migrations/20240104000000_risky.sql,line=3::"), "{}", result.stdout);
+}

@@ -588,3 +588,57 @@ async fn a_concurrent_index_runs_alone_and_a_held_lock_is_waited_for() {
         [Some("1".into())]
     );
 }
+
+#[tokio::test]
+async fn destructive_pending_files_are_refused_unless_allowed() {
+    let db = database();
+    pg::execute_blocking(
+        &db.url,
+        "create table public.logs (id int); insert into public.logs values (1);",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1_purge.sql",
+        "create table public.keep (id int);\ntruncate public.logs;\n",
+    );
+    let source = Source::read(dir.path()).unwrap();
+    let engine = Engine::connect(target(&db.url), options()).await.unwrap();
+    let err = engine.up(&source, None, false).await.unwrap_err();
+    assert!(
+        err.to_string().contains("drop, truncate or delete data")
+            && err.to_string().contains("1_purge.sql:2"),
+        "{err}"
+    );
+    assert!(
+        query(&db, "select to_regclass('public.keep')::text")[0].is_none(),
+        "nothing ran"
+    );
+
+    let allowed = Engine::connect(
+        target(&db.url),
+        Options {
+            allow_destructive: true,
+            ..options()
+        },
+    )
+    .await
+    .unwrap();
+    allowed.up(&source, None, false).await.unwrap();
+    assert_eq!(
+        query(&db, "select count(*) from public.logs"),
+        [Some("0".into())]
+    );
+
+    write(
+        dir.path(),
+        "2_drop.sql",
+        "-- shipline:allow-destructive\ndrop table public.keep;\n",
+    );
+    engine
+        .up(&Source::read(dir.path()).unwrap(), None, false)
+        .await
+        .unwrap();
+    assert!(query(&db, "select to_regclass('public.keep')::text")[0].is_none());
+}

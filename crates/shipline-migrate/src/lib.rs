@@ -22,7 +22,7 @@ pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
 
-    /// What to do: `status`, `plan`, `lint`, `up`, `down` or `repair`.
+    /// What to do: `status`, `plan`, `lint`, `up`, `down`, `repair`, or `verify` (on a scratch database: apply, revert, apply again, compare).
     #[arg(long, env = "INPUT_COMMAND")]
     pub command: Option<String>,
 
@@ -80,6 +80,7 @@ pub enum Command {
     Up,
     Down,
     Repair,
+    Verify,
 }
 
 /// A checked migrate run.
@@ -134,13 +135,14 @@ impl Tool for Migrate {
         let command = match parse_choice(
             "command",
             &required(args.command, "command", None)?,
-            &["status", "plan", "lint", "up", "down", "repair"],
+            &["status", "plan", "lint", "up", "down", "repair", "verify"],
         )? {
             "status" => Command::Status,
             "plan" => Command::Plan,
             "lint" => Command::Lint,
             "up" => Command::Up,
             "down" => Command::Down,
+            "verify" => Command::Verify,
             _ => Command::Repair,
         };
         let database_url = match or_env(args.database_url, &ctx.env, EnvVars::DATABASE_URL) {

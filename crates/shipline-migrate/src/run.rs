@@ -105,6 +105,44 @@ pub async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
                 })
         }
         Command::Lint => Ok(lint_report(&source)),
+        Command::Verify => shipline_pg::verify::verify(&engine, &source)
+            .await
+            .map(|v| {
+                let outcome = if v.differences.is_empty() {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                };
+                let title = if v.differences.is_empty() {
+                    format!(
+                        "{} migration(s) reverted and re-applied to the same schema",
+                        v.round_tripped.len()
+                    )
+                } else {
+                    format!(
+                        "the down scripts do not invert their migrations: {} difference(s)",
+                        v.differences.len()
+                    )
+                };
+                let mut report = Report::new(Migrate::BIN, outcome, title)
+                    .field("round-tripped", v.round_tripped.len().to_string());
+                if let Some(stop) = &v.stopped_at {
+                    report = report.field("stopped at", format!("{stop} (no down script)"));
+                }
+                if !v.differences.is_empty() {
+                    report = report
+                        .annotation(
+                            Annotation::error(v.differences.join("\n"))
+                                .title("migrate verify: schema differs after down and up"),
+                        )
+                        .table(Table {
+                            title: "Differences (- first apply only, + second only)".into(),
+                            headers: vec!["object".into()],
+                            rows: v.differences.iter().map(|d| vec![d.clone()]).collect(),
+                        });
+                }
+                report
+            }),
     };
     match result {
         Ok(report) => Ok(report),

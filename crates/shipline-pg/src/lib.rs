@@ -9,6 +9,7 @@ pub mod lock;
 pub mod shim;
 pub mod source;
 pub mod split;
+pub mod verify;
 
 pub use conn::Target;
 pub use engine::{Engine, Options};

@@ -230,3 +230,31 @@ fn lint_reports_each_rule_at_its_line_with_a_fix() {
     }
     assert!(result.stdout.contains("::error title=migrate lint%3A destructive,file=supabase/migrations/20240104000000_risky.sql,line=3::"), "{}", result.stdout);
 }
+
+#[test]
+fn verify_passes_inverting_down_scripts_and_fails_others() {
+    let (_db, url) = db_url();
+    let result = step(&url).input("command", "verify").run(EXE, &[]);
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    assert!(
+        result
+            .summary
+            .contains("2 migration(s) reverted and re-applied to the same schema"),
+        "{}",
+        result.summary
+    );
+
+    let (_db, url) = db_url();
+    let s = step(&url).input("command", "verify");
+    std::fs::write(
+        s.workspace()
+            .join("supabase/migrations/down/20240102000000_todos.sql"),
+        "alter table public.todos rename to todos_old;\n",
+    )
+    .unwrap();
+    let result = s.run(EXE, &[]);
+    // Caught either as a schema difference or, as here, by the next down script failing on
+    // what the renaming one left behind.
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(result.stdout.contains("todos_old"), "{}", result.stdout);
+}

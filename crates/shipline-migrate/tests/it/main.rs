@@ -28,7 +28,7 @@ fn bad_values_exit_2_naming_the_input() {
         (
             &[("command", "migrate")],
             "command",
-            "`migrate` is not one of `status`, `plan`, `lint`, `up`, `down`, `repair`",
+            "`migrate` is not one of `status`, `plan`, `lint`, `up`, `down`, `repair`, `verify`",
         ),
         (&[("command", "up")], "database-url", "or `DATABASE_URL`"),
         (

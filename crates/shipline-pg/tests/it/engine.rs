@@ -642,3 +642,60 @@ async fn destructive_pending_files_are_refused_unless_allowed() {
         .unwrap();
     assert!(query(&db, "select to_regclass('public.keep')::text")[0].is_none());
 }
+
+#[tokio::test]
+async fn verify_round_trips_and_catches_a_down_script_that_does_not_invert() {
+    let db = database();
+    let dir = tempfile::tempdir().unwrap();
+    app(dir.path());
+    let engine = Engine::connect(target(&db.url), options()).await.unwrap();
+    let good = shipline_pg::verify::verify(&engine, &Source::read(dir.path()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(good.round_tripped.len(), 3);
+    assert!(good.differences.is_empty(), "{:?}", good.differences);
+
+    // A down script that renames instead of dropping: the schema differs after re-applying.
+    let db = database();
+    let renaming = tempfile::tempdir().unwrap();
+    write(
+        renaming.path(),
+        "1_t.sql",
+        "create table public.t (id int);\n",
+    );
+    write(
+        renaming.path(),
+        "down/1_t.sql",
+        "alter table public.t rename to t_old;\n",
+    );
+    let engine = Engine::connect(target(&db.url), options()).await.unwrap();
+    let result = shipline_pg::verify::verify(&engine, &Source::read(renaming.path()).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        result
+            .differences
+            .iter()
+            .any(|d| d.starts_with("+ relation public.t_old")),
+        "{:?}",
+        result.differences
+    );
+
+    // A down script that forgets the enum: re-applying collides.
+    let db = database();
+    write(
+        dir.path(),
+        "down/20240101000000_profiles.sql",
+        "drop table public.profiles;\n",
+    );
+    let engine = Engine::connect(target(&db.url), options()).await.unwrap();
+    let err = shipline_pg::verify::verify(&engine, &Source::read(dir.path()).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("re-applying after the down scripts failed")
+            && err.to_string().contains("type \"plan\" already exists"),
+        "{err}"
+    );
+}

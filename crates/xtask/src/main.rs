@@ -54,6 +54,14 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
                 .arg(&tools),
         )?;
     }
+    if !tools.join("peers/node_modules/.bin/supabase").exists() {
+        eprintln!("==> installing the Supabase CLI and dbmate (npm install --prefix tools/peers)");
+        status(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(tools.join("peers")),
+        )?;
+    }
     if which("wrkflw").is_none() {
         eprintln!("==> installing wrkflw 0.8.0 (cargo install)");
         status(Command::new("cargo").args([

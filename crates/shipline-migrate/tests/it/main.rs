@@ -105,3 +105,4 @@ fn bad_values_exit_2_naming_the_input() {
 }
 
 mod commands;
+mod supabase_cli;

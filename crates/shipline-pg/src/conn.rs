@@ -79,7 +79,9 @@ impl Target {
             TlsMode::Require | TlsMode::VerifyFull => SslMode::Require,
         });
         config.application_name("shipline-migrate");
-        config.connect_timeout(std::time::Duration::from_secs(15));
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(15));
+        }
         Ok(Target {
             config,
             tls,

@@ -292,3 +292,58 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text made of the pieces that drive the machine, so the interesting states are reached.
+    fn sql_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(";".to_owned()),
+            Just("'".to_owned()),
+            Just("''".to_owned()),
+            Just("\"".to_owned()),
+            Just("$$".to_owned()),
+            Just("$tag$".to_owned()),
+            Just("--".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r\n".to_owned()),
+            Just("/*".to_owned()),
+            Just("*/".to_owned()),
+            Just("(".to_owned()),
+            Just(")".to_owned()),
+            Just("\\".to_owned()),
+            Just(" begin atomic ".to_owned()),
+            Just(" end".to_owned()),
+            Just("E'".to_owned()),
+            "[a-z ]{0,6}",
+            "\\PC{0,3}",
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_every_statement_stands_at_its_offset(sql in sql_like()) {
+            let statements = split(&sql);
+            let mut previous_end = 0;
+            for s in &statements {
+                prop_assert!(!s.text.is_empty());
+                prop_assert!(sql[s.offset..].starts_with(&s.text), "{:?} not at {}", s.text, s.offset);
+                prop_assert!(s.offset >= previous_end, "statements overlap");
+                previous_end = s.offset + s.text.len();
+            }
+        }
+
+        #[test]
+        fn plain_statements_split_and_join_back(parts in prop::collection::vec("[a-z][a-z0-9 ]{0,20}[a-z0-9]", 1..8)) {
+            let sql = parts.iter().map(|p| format!("{p};\n")).collect::<String>();
+            let texts: Vec<String> = split(&sql).into_iter().map(|s| s.text).collect();
+            prop_assert_eq!(&texts, &parts);
+            let joined = texts.iter().map(|t| format!("{t};\n")).collect::<String>();
+            prop_assert_eq!(joined, sql);
+        }
+    }
+}

@@ -258,3 +258,87 @@ fn verify_passes_inverting_down_scripts_and_fails_others() {
     assert_eq!(result.code, Some(1), "{}", result.everything());
     assert!(result.stdout.contains("todos_old"), "{}", result.stdout);
 }
+
+#[test]
+fn kill_9_during_a_long_migration_leaves_the_database_consistent_and_a_rerun_finishes() {
+    let (db, url) = db_url();
+    let s = step(&url).input("command", "up");
+    std::fs::write(
+        s.workspace()
+            .join("supabase/migrations/20240103000000_slow.sql"),
+        "create table public.slow (id int);\nselect pg_sleep(3);\n",
+    )
+    .unwrap();
+    let mut child = s
+        .command(EXE)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = "select count(*) from pg_stat_activity where query like '%pg_sleep(3)%' and state = 'active' and pid <> pg_backend_pid()";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while pg::query_blocking(&db.url, running).unwrap()[0].as_deref() != Some("1") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow file never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL, mid-file
+    child.wait().unwrap();
+    // Wait until the server has noticed: only our own session is left in this database.
+    let others = format!(
+        "select count(*) from pg_stat_activity where datname = '{}' and pid <> pg_backend_pid()",
+        db.name
+    );
+    while pg::query_blocking(&db.url, &others).unwrap()[0].as_deref() != Some("0") {
+        assert!(
+            std::time::Instant::now() < deadline + std::time::Duration::from_secs(10),
+            "the killed run's sessions never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let table = pg::query_blocking(&db.url, "select to_regclass('public.slow') is not null")
+        .unwrap()[0]
+        .clone();
+    let row = pg::query_blocking(&db.url, "select count(*) = 1 from supabase_migrations.schema_migrations where version = '20240103000000'").unwrap()[0].clone();
+    assert_eq!(
+        table, row,
+        "the file and its history row are both there or both absent"
+    );
+
+    let rerun = s.run(EXE, &[]);
+    assert_eq!(
+        rerun.code,
+        Some(0),
+        "the lock was not stranded and the rerun finished: {}",
+        rerun.everything()
+    );
+    assert_eq!(rerun.outputs["pending"], "0");
+    assert_eq!(
+        pg::query_blocking(
+            &db.url,
+            "select count(*) from supabase_migrations.schema_migrations"
+        )
+        .unwrap(),
+        [Some("3".into())]
+    );
+}
+
+#[test]
+fn the_transaction_pooler_port_is_warned_about() {
+    let s = ActionsStep::push().input("command", "status").input(
+        "database-url",
+        "postgres://postgres:pw@127.0.0.1:6543/postgres?sslmode=disable&connect_timeout=2",
+    );
+    app(&s);
+    let result = s.run(EXE, &[]);
+    assert!(
+        result.stdout.contains(
+            "::warning::`database-url` points at port 6543, Supabase's transaction pooler"
+        ),
+        "{}",
+        result.stdout
+    );
+    assert!(!result.shown().contains(":pw@"));
+}

@@ -168,6 +168,11 @@ pub fn run(peers: bool) -> anyhow::Result<()> {
             start.as_secs_f64() / slowest.as_secs_f64(),
         );
     }
+    if peers {
+        println!("==> migrations against the Supabase CLI and dbmate");
+        md.push_str(&crate::bench_migrate::run(&bins, work.path())?);
+        md.push('\n');
+    }
     md.push_str("## Aims (issue #2)\n\n");
     let _ = writeln!(
         md,

@@ -171,10 +171,19 @@ fn start() -> Result<Server, String> {
     // The watchdog first: from here on, this process dying must not leave a server behind.
     spawn_watchdog(root, &bin_dir, &data_dir)?;
     let port = free_port()?;
-    let options = format!(
+    let mut options = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
         path(&socket_dir)
     );
+    // TLS with a self-signed certificate, so `sslmode` can be tested; clients that do not
+    // ask for TLS are unaffected.
+    if let Some((cert, key)) = self_signed(&pgdata, root) {
+        options.push_str(&format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            path(&cert),
+            path(&key)
+        ));
+    }
     let log = data_dir.join("server.log");
     run_pg(
         root,
@@ -198,6 +207,44 @@ fn start() -> Result<Server, String> {
         data_dir: Some(data_dir),
         bin_dir: Some(bin_dir),
     })
+}
+
+/// A self-signed certificate for `localhost`/`127.0.0.1` in the data directory, owned by the
+/// server's user, or `None` when `openssl` is not installed (TLS tests then fail plainly).
+fn self_signed(pgdata: &Path, root: bool) -> Option<(PathBuf, PathBuf)> {
+    let (cert, key) = (pgdata.join("server.crt"), pgdata.join("server.key"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        return None;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).ok()?;
+    if root {
+        let (uid, gid) = postgres_ids().ok()?;
+        std::os::unix::fs::chown(&key, Some(uid), Some(gid)).ok()?;
+        std::os::unix::fs::chown(&cert, Some(uid), Some(gid)).ok()?;
+    }
+    Some((cert, key))
 }
 
 fn path(p: &Path) -> &str {

@@ -699,3 +699,86 @@ async fn verify_round_trips_and_catches_a_down_script_that_does_not_invert() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn sslmode_is_honoured() {
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        return; // the shared server's TLS setup is not ours to know
+    }
+    let db = database();
+    let with = |mode: &str| {
+        Target::parse(&SafeUrl::parse(&format!("{}?sslmode={mode}", db.url)).unwrap()).unwrap()
+    };
+    let ssl_in_use = "select ssl::text from pg_stat_ssl where pid = pg_backend_pid()";
+    for (mode, expected) in [
+        ("disable", "false"),
+        ("prefer", "true"),
+        ("require", "true"),
+    ] {
+        let client = with(mode).connect().await.unwrap();
+        let rows = client.simple_query(ssl_in_use).await.unwrap();
+        let got = rows.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        });
+        assert_eq!(got.as_deref(), Some(expected), "sslmode={mode}");
+    }
+    // The test certificate is self-signed: verify-full refuses it, naming the server.
+    let err = with("verify-full").connect().await.unwrap_err().to_string();
+    assert!(
+        err.starts_with("could not connect to `postgres://****@127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    // Migrations run over TLS.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1_t.sql",
+        "create table public.over_tls (id int);",
+    );
+    let engine = Engine::connect(with("require"), options()).await.unwrap();
+    engine
+        .up(&Source::read(dir.path()).unwrap(), None, false)
+        .await
+        .unwrap();
+    assert!(query(&db, "select to_regclass('public.over_tls')::text")[0].is_some());
+    let bad =
+        Target::parse(&SafeUrl::parse(&format!("{}?sslmode=maybe", db.url)).unwrap()).unwrap_err();
+    assert!(
+        bad.to_string().contains("`sslmode=maybe` is not one of"),
+        "{bad}"
+    );
+}
+
+#[tokio::test]
+async fn extra_columns_hosted_supabase_adds_are_left_alone() {
+    let db = database();
+    pg::execute_blocking(
+        &db.url,
+        "create schema supabase_migrations; create table supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text, created_by text, idempotency_key text unique, rollback text[]);",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    app(dir.path());
+    let engine = Engine::connect(target(&db.url), options()).await.unwrap();
+    engine
+        .up(&Source::read(dir.path()).unwrap(), None, false)
+        .await
+        .unwrap();
+    assert!(
+        engine
+            .status(&Source::read(dir.path()).unwrap())
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.state == State::Applied)
+    );
+    assert_eq!(
+        query(
+            &db,
+            "select count(*) from supabase_migrations.schema_migrations where created_by is null and rollback is null"
+        ),
+        [Some("3".into())]
+    );
+}

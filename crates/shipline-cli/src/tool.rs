@@ -70,19 +70,19 @@ pub fn classify(result: &anyhow::Result<Report>) -> ExitStatus {
 
 /// `main` of every binary.
 pub fn main<T: Tool>() -> ExitCode {
-    let status = run_with::<T>(std::env::args_os().collect(), Env::process(), None);
+    let status = run_with::<T>(std::env::args_os().collect(), Env::process());
     ExitCode::from(status.code())
 }
 
-/// The whole run, with argv, env and (for tests) the runtime's writers injected.
-pub fn run_with<T: Tool>(argv: Vec<OsString>, env: Env, runtime: Option<Runtime>) -> ExitStatus {
+/// The whole run, with argv and env given.
+pub fn run_with<T: Tool>(argv: Vec<OsString>, env: Env) -> ExitStatus {
     let json = wants_json(&argv, &env);
     let format = if json {
         OutputFormat::Json
     } else {
         OutputFormat::Text
     };
-    let mut rt = runtime.unwrap_or_else(|| Runtime::from_lookup(|k| env.var(k), format));
+    let mut rt = Runtime::from_lookup(|k| env.var(k), format);
 
     // 1. Masks first: nothing below may print a secret the runner does not know about yet.
     let secrets = raw_secrets(T::SECRET_INPUTS, T::SECRET_ENV, &argv, &env);

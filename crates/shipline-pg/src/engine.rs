@@ -323,14 +323,13 @@ impl Engine {
         to: Option<&str>,
         dry_run: bool,
     ) -> Result<Outcome, PgError> {
-        // Every file is checked before the lock is taken or anything runs.
-        for m in &source.migrations {
-            mode(m)?;
-        }
         let lock = self.lock().await?;
         let result = self.up_locked(source, to, dry_run).await;
-        lock.release().await?;
-        result
+        // A failed release must not hide the run's own error (the lock ends with its session).
+        let released = lock.release().await;
+        let outcome = result?;
+        released?;
+        Ok(outcome)
     }
 
     async fn up_locked(
@@ -348,6 +347,10 @@ impl Engine {
             .filter(|m| !applied.iter().any(|a| a.version == m.version))
             .filter(|m| to.is_none_or(|to| m.version.as_str() <= to))
             .collect();
+        // Every pending file is checked before anything runs (applied ones already ran).
+        for m in &pending {
+            mode(m)?;
+        }
         if !self.options.allow_destructive {
             let found: Vec<String> = pending
                 .iter()
@@ -378,6 +381,11 @@ impl Engine {
                 outcome.done.push(m.version.clone());
             }
         }
+        self.finish(source, outcome).await
+    }
+
+    /// Fills in where the history stands after a run.
+    async fn finish(&self, source: &Source, mut outcome: Outcome) -> Result<Outcome, PgError> {
         let after = history::read(&self.client).await?;
         outcome.version = after.iter().map(|a| a.version.clone()).max();
         outcome.pending = source
@@ -533,8 +541,11 @@ impl Engine {
     pub async fn down(&self, source: &Source, to: &str, dry_run: bool) -> Result<Outcome, PgError> {
         let lock = self.lock().await?;
         let result = self.down_locked(source, to, dry_run).await;
-        lock.release().await?;
-        result
+        // A failed release must not hide the run's own error (the lock ends with its session).
+        let released = lock.release().await;
+        let outcome = result?;
+        released?;
+        Ok(outcome)
     }
 
     async fn down_locked(
@@ -601,15 +612,7 @@ impl Engine {
                 outcome.done.push(m.version.clone());
             }
         }
-        let after = history::read(&self.client).await?;
-        outcome.version = after.iter().map(|a| a.version.clone()).max();
-        outcome.pending = source
-            .migrations
-            .iter()
-            .filter(|m| !after.iter().any(|a| a.version == m.version))
-            .map(|m| m.version.clone())
-            .collect();
-        Ok(outcome)
+        self.finish(source, outcome).await
     }
 
     /// Marks versions applied (history rows from the local files) or reverted (rows

@@ -782,3 +782,49 @@ async fn extra_columns_hosted_supabase_adds_are_left_alone() {
         [Some("3".into())]
     );
 }
+
+#[tokio::test]
+async fn only_pending_files_are_checked_for_how_they_must_run() {
+    let db = database();
+    let dir = tempfile::tempdir().unwrap();
+    // Applied earlier (by the CLI, say) with transaction control mid-file: not ours to refuse now.
+    write(
+        dir.path(),
+        "1_old.sql",
+        "create table public.a (id int);\ncommit;\ncreate table public.b (id int);\n",
+    );
+    let engine = Engine::connect(target(&db.url), options()).await.unwrap();
+    engine
+        .repair(&Source::read(dir.path()).unwrap(), &["1".into()], true)
+        .await
+        .unwrap();
+    write(
+        dir.path(),
+        "2_mixed.sql",
+        "create table public.c (id int);\ncreate index concurrently c_id on public.c (id);\n",
+    );
+    write(
+        dir.path(),
+        "3_fine.sql",
+        "create table public.d (id int);\n",
+    );
+    let err = engine
+        .up(&Source::read(dir.path()).unwrap(), None, false)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("2_mixed.sql:2: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction"),
+        "{err}"
+    );
+    assert!(
+        query(&db, "select to_regclass('public.d')::text")[0].is_none(),
+        "refused before anything ran"
+    );
+    std::fs::remove_file(dir.path().join("2_mixed.sql")).unwrap();
+    let outcome = engine
+        .up(&Source::read(dir.path()).unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(outcome.done, ["3"]);
+}

@@ -22,9 +22,8 @@ struct Step {
 pub fn run() -> anyhow::Result<()> {
     let root = crate::root();
     println!("==> building the shipline binaries");
-    let bins = crate::build_binaries(false)?;
-
     let work = tempfile::tempdir()?;
+    let bins = crate::binaries_snapshot(&work.path().join("bin"))?;
     let app = work.path().join("app");
     crate::copy_dir(&root.join("examples/app"), &app)?;
     println!("==> the app: {} (a copy of examples/app)", app.display());

@@ -39,6 +39,26 @@ pub fn build_binaries(release: bool) -> anyhow::Result<PathBuf> {
     Ok(target.join(if release { "release" } else { "debug" }))
 }
 
+/// Builds the debug binaries and copies them into `dest`, holding a lock across processes:
+/// tests run in parallel processes, and one's `cargo build` may rewrite a binary while another
+/// archives or runs it. Each caller then works on its own copy.
+pub fn binaries_snapshot(dest: &Path) -> anyhow::Result<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    std::fs::create_dir_all(&target)?;
+    let lock = std::fs::File::create(target.join("shipline-binaries.lock"))?;
+    lock.lock()?;
+    let built = build_binaries(false)?;
+    std::fs::create_dir_all(dest)?;
+    for tool in TOOLS {
+        let name = format!("shipline-{tool}");
+        std::fs::copy(built.join(&name), dest.join(&name))?;
+    }
+    lock.unlock()?;
+    Ok(dest.to_path_buf())
+}
+
 /// Copies a folder tree.
 pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;

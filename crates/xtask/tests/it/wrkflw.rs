@@ -31,31 +31,9 @@ fn wrkflw() -> PathBuf {
         .expect("wrkflw is not installed: `cargo install wrkflw --version 0.8.0 --locked` (the README's test command does it)")
 }
 
-/// The workspace's debug binaries, built if a partial test run has not built them.
-fn real_bins() -> PathBuf {
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    if release::TOOLS
-        .iter()
-        .any(|t| !dir.join(format!("shipline-{t}")).exists())
-    {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.arg("build").current_dir(xtask::root());
-        for tool in release::TOOLS {
-            build.args(["-p", &format!("shipline-{tool}")]);
-        }
-        assert!(
-            build.status().unwrap().success(),
-            "building the binaries failed"
-        );
-    }
-    dir
+/// The workspace's debug binaries, copied into `dir` (built first if needed).
+fn real_bins(dir: &Path) -> PathBuf {
+    xtask::binaries_snapshot(&dir.join("bins")).unwrap()
 }
 
 const TARGET: &str = "x86_64-unknown-linux-musl";
@@ -71,7 +49,7 @@ impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let releases_dir = dir.path().join("releases");
-        let (name, sha) = release::archive(&releases_dir, "9.9.9", TARGET, &real_bins());
+        let (name, sha) = release::archive(&releases_dir, "9.9.9", TARGET, &real_bins(dir.path()));
         let repo = release::actions_copy(dir.path(), "9.9.9", &[(name, sha)]);
         work_around_wrkflw(&repo);
         let site = Fake::start(

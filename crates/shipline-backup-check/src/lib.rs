@@ -6,7 +6,7 @@ use clap::Parser;
 use shipline_actions::Report;
 use shipline_cli::{
     CommonArgs, Ctx, NotImplemented, Tool, nonempty, or_env, parse_bool, parse_choice,
-    parse_duration_input, parse_url, required,
+    parse_duration_input, parse_postgres_url, required,
 };
 use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
 
@@ -109,9 +109,7 @@ impl Tool for BackupCheck {
             &["supabase", "postgres"],
         )?;
         let pg_url = |input: &str, value: Option<String>| -> Result<Option<SafeUrl>, InputError> {
-            value
-                .map(|v| parse_url(input, &v, &["postgres", "postgresql"]))
-                .transpose()
+            value.map(|v| parse_postgres_url(input, &v)).transpose()
         };
         let database_url = pg_url(
             "database-url",

@@ -85,6 +85,11 @@ pub fn parse_url(input: &str, value: &str, schemes: &[&str]) -> Result<SafeUrl, 
     Ok(url)
 }
 
+/// A PostgreSQL connection string (`postgres://` or `postgresql://`), shown redacted in messages.
+pub fn parse_postgres_url(input: &str, value: &str) -> Result<SafeUrl, InputError> {
+    parse_url(input, value, &["postgres", "postgresql"])
+}
+
 /// A directory that exists and can be listed; `fix` says what to do when it does not.
 pub fn parse_dir(input: &str, value: &str, fix: &str) -> Result<PathBuf, InputError> {
     let path = Path::new(value.trim());

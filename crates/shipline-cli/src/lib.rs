@@ -12,6 +12,7 @@ mod tool;
 pub use env::Env;
 pub use inputs::{
     CommonArgs, nonempty, or_env, parse_bool, parse_choice, parse_dir, parse_duration_input,
-    parse_list, parse_positive, parse_secret_url, parse_url, parse_version, required,
+    parse_list, parse_positive, parse_postgres_url, parse_secret_url, parse_url, parse_version,
+    required,
 };
 pub use tool::{Ctx, NotImplemented, Tool, classify, main, run_with};

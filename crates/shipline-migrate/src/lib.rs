@@ -9,7 +9,7 @@ use clap::Parser;
 use shipline_actions::Report;
 use shipline_cli::{
     CommonArgs, Ctx, Tool, nonempty, or_env, parse_bool, parse_choice, parse_dir,
-    parse_duration_input, parse_url, parse_version, required,
+    parse_duration_input, parse_postgres_url, parse_version, required,
 };
 use shipline_core::{EnvVars, InputError, SafeUrl};
 
@@ -146,11 +146,7 @@ impl Tool for Migrate {
             _ => Command::Repair,
         };
         let database_url = match or_env(args.database_url, &ctx.env, EnvVars::DATABASE_URL) {
-            Some(url) => Some(parse_url(
-                "database-url",
-                &url,
-                &["postgres", "postgresql"],
-            )?),
+            Some(url) => Some(parse_postgres_url("database-url", &url)?),
             None if command == Command::Lint => None,
             None => {
                 return Err(InputError::missing(

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Parser;
 use shipline_actions::Report;
 use shipline_cli::{
-    CommonArgs, Ctx, NotImplemented, Tool, nonempty, or_env, parse_bool, parse_url, required,
+    CommonArgs, Ctx, NotImplemented, Tool, nonempty, or_env, parse_bool, parse_postgres_url,
+    required,
 };
 use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
 use shipline_hosting::{Host, HostInputs, RecordStore};
@@ -128,11 +129,7 @@ impl Tool for Rollback {
         let database_url = if with_migrations {
             let url = or_env(args.database_url, env, EnvVars::DATABASE_URL)
                 .ok_or_else(|| InputError::new("database-url", "is required with `with-migrations: true`; set `database-url` or `DATABASE_URL`"))?;
-            Some(parse_url(
-                "database-url",
-                &url,
-                &["postgres", "postgresql"],
-            )?)
+            Some(parse_postgres_url("database-url", &url)?)
         } else {
             None
         };

@@ -161,6 +161,14 @@ pub fn run_with<T: Tool>(argv: Vec<OsString>, env: Env) -> ExitStatus {
     let status = classify(&result);
     let report = match result {
         Ok(report) => report,
+        // Bad input only the remote side could reveal (a wrong token, an unknown project)
+        // reads like any other bad input.
+        Err(error) if error.downcast_ref::<InputError>().is_some() => {
+            if let Some(input) = error.downcast_ref::<InputError>() {
+                return finish_input_error::<T>(&mut ctx, input, &secret_refs);
+            }
+            Report::new(T::BIN, Outcome::InvalidInput, "invalid input")
+        }
         Err(error) => {
             let message = redact_text(&format!("{error:#}"), &secret_refs);
             let outcome = if status == ExitStatus::BadInput {

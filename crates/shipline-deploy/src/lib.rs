@@ -1,13 +1,23 @@
 //! `shipline-deploy`: upload a built site, wait until it is live, verify it, record it.
 
+pub mod fs_host;
+pub mod netlify;
+pub mod progress;
+pub mod provider;
+mod run;
+pub mod scan;
+pub mod site;
+pub mod vercel;
+pub mod verify;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use shipline_actions::Report;
 use shipline_cli::{
-    CommonArgs, Ctx, NotImplemented, Tool, nonempty, or_env, parse_bool, parse_dir,
-    parse_duration_input, parse_positive, parse_version, required,
+    CommonArgs, Ctx, Tool, nonempty, or_env, parse_bool, parse_dir, parse_duration_input,
+    parse_list, parse_positive, parse_version, required,
 };
 use shipline_core::{EnvVars, InputError, Secret};
 use shipline_hosting::{Host, HostInputs, RecordStore};
@@ -79,6 +89,26 @@ pub struct Args {
     /// Where deployment records live: `github` (GitHub Deployments) or `fs:<dir>`. Default: `github` in Actions, else `fs:.shipline/records`.
     #[arg(long, env = "INPUT_RECORD_STORE")]
     pub record_store: Option<String>,
+
+    /// Env variables (comma or newline separated names) whose values must not appear in the bundle, e.g. `SUPABASE_SERVICE_ROLE_KEY`.
+    #[arg(long, env = "INPUT_FORBID_ENV")]
+    pub forbid_env: Option<String>,
+
+    /// Texts a production bundle must not contain (comma or newline separated), e.g. the preview Supabase URL.
+    #[arg(long, env = "INPUT_FORBID_TEXT")]
+    pub forbid_text: Option<String>,
+
+    /// The pull request a preview belongs to. Default: the event's (set it in a `workflow_run` deploy of a fork's build).
+    #[arg(long, env = "INPUT_PULL_REQUEST")]
+    pub pull_request: Option<String>,
+
+    /// For `fs`: releases to keep, the live one included.
+    #[arg(long, env = "INPUT_KEEP", default_value = "5")]
+    pub keep: String,
+
+    /// For `fs`: the URL where `current` is served (for the outputs and the record).
+    #[arg(long, env = "INPUT_SITE_URL")]
+    pub site_url: Option<String>,
 }
 
 /// `production` or `preview`.
@@ -106,6 +136,12 @@ pub struct Config {
     pub forbid_secrets: bool,
     pub max_concurrency: u64,
     pub record_store: RecordStore,
+    /// (where it comes from, value): secret inputs and `forbid-env` variables.
+    pub forbidden_values: Vec<(String, Secret)>,
+    pub forbid_text: Vec<String>,
+    pub pull_request: Option<u64>,
+    pub keep: usize,
+    pub site_url: Option<String>,
 }
 
 /// The `shipline-deploy` binary.
@@ -135,6 +171,7 @@ impl Tool for Deploy {
             "files-uploaded",
             "Files the host did not have and that were uploaded.",
         ),
+        ("bytes-uploaded", "Bytes uploaded (what the host lacked)."),
         ("duration-ms", "How long the deploy took, in milliseconds."),
     ];
 
@@ -172,34 +209,99 @@ impl Tool for Deploy {
                 format!("`{smoke_path}` must be a path starting with `/`, e.g. `/health`"),
             ));
         }
-        Ok(Config {
+        let github_token = or_env(args.github_token, env, EnvVars::GITHUB_TOKEN).map(Secret::new);
+        let wait = parse_bool("wait", &args.wait)?;
+        if !wait && environment == Environment::Production {
+            return Err(InputError::new(
+                "wait",
+                "`false` is for previews only: a production deploy is verified before traffic moves to it, which needs it live",
+            ));
+        }
+        let mut forbidden_values = Vec::new();
+        if let Host::Vercel { token, .. } | Host::Netlify { token, .. } = &host {
+            forbidden_values.push(("`token`".to_owned(), token.clone()));
+        }
+        if let Some(t) = &github_token {
+            forbidden_values.push(("`github-token`".to_owned(), t.clone()));
+        }
+        for name in nonempty(args.forbid_env)
+            .map(|v| parse_list(&v))
+            .unwrap_or_default()
+        {
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(InputError::new(
+                    "forbid-env",
+                    format!("`{name}` is not an environment variable name"),
+                ));
+            }
+            if let Some(value) = env.var(&name) {
+                forbidden_values.push((format!("`${name}` (`forbid-env`)"), Secret::new(value)));
+            }
+        }
+        let pull_request = match nonempty(args.pull_request) {
+            Some(v) => Some(parse_positive("pull-request", &v, u64::from(u32::MAX))?),
+            None => ctx.event.pull_request_number(),
+        };
+        let keep = parse_positive("keep", &args.keep, 1000)? as usize;
+        let site_url = nonempty(args.site_url)
+            .map(|v| shipline_cli::parse_url("site-url", &v, &["http", "https"]).map(|_| v))
+            .transpose()?;
+        let git_ref = nonempty(args.git_ref)
+            .or_else(|| ctx.event.head_sha().map(str::to_owned))
+            .or_else(|| env.var(EnvVars::GITHUB_SHA));
+        let record_store = RecordStore::parse(args.record_store, ctx.rt.in_actions())?;
+        let config = Config {
             host,
             directory,
             environment,
             spa: parse_bool("spa", &args.spa)?,
-            github_token: or_env(args.github_token, env, EnvVars::GITHUB_TOKEN).map(Secret::new),
-            git_ref: or_env(args.git_ref, env, EnvVars::GITHUB_SHA),
+            github_token,
+            git_ref,
             migration_version: nonempty(args.migration_version)
                 .map(|v| parse_version("migration-version", &v))
                 .transpose()?,
-            wait: parse_bool("wait", &args.wait)?,
+            wait,
             timeout: parse_duration_input("timeout", &args.timeout)?,
             smoke_path,
             expect_text: nonempty(args.expect_text),
             rollback_on_failure: parse_bool("rollback-on-failure", &args.rollback_on_failure)?,
             forbid_secrets: parse_bool("forbid-secrets", &args.forbid_secrets)?,
             max_concurrency: parse_positive("max-concurrency", &args.max_concurrency, 64)?,
-            record_store: RecordStore::parse(args.record_store, ctx.rt.in_actions())?,
-        })
+            record_store,
+            forbidden_values,
+            // Texts may hold spaces: only commas and newlines separate them.
+            forbid_text: nonempty(args.forbid_text)
+                .map(|v| {
+                    v.split([',', '\n'])
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            pull_request,
+            keep,
+            site_url,
+        };
+        // Last, so a bad value of any other input is named first.
+        if config.record_store == RecordStore::GitHub {
+            if config.github_token.is_none() {
+                return Err(InputError::new(
+                    "github-token",
+                    "is required to write the deployment record to GitHub; pass `github-token: ${{ github.token }}` (with `permissions: deployments: write`), or set `record-store: fs:<dir>`",
+                ));
+            }
+            if ctx.github.owner_repo().is_none() {
+                return Err(InputError::new(
+                    "record-store",
+                    "`github` needs `GITHUB_REPOSITORY` (owner/repo); outside Actions use `fs:<dir>`",
+                ));
+            }
+        }
+        Ok(config)
     }
 
-    async fn run(config: Config, _ctx: &mut Ctx) -> anyhow::Result<Report> {
-        let _ = config;
-        Err(NotImplemented {
-            bin: Self::BIN,
-            what: String::new(),
-            issue: 4,
-        }
-        .into())
+    async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
+        run::deploy(config, ctx).await
     }
 }

@@ -1,5 +1,7 @@
 //! Where a site is served from, shared by `deploy` and `rollback`.
 
+pub mod record;
+
 use std::path::PathBuf;
 
 use shipline_cli::{Env, nonempty, or_env, parse_choice, required};

@@ -10,6 +10,7 @@ mod retry;
 mod service;
 
 pub use client::{ClientOptions, HttpClient, HttpError, Request, Response, Safety};
+pub use reqwest::Method;
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use service::Service;
 pub use shipline_core::{SafeUrl, Secret};

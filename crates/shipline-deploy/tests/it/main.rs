@@ -1,6 +1,11 @@
 //! `shipline-deploy` as a process in a simulated Actions step.
 #![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
+mod flow;
+mod fs;
+mod netlify;
+mod vercel;
+
 use shipline_deploy::Deploy;
 use shipline_testkit::{ActionsStep, contract};
 
@@ -21,10 +26,20 @@ fn help_and_bad_arguments() {
     contract::assert_bad_arguments_exit_2::<Deploy>(EXE);
 }
 
+/// Validation passed as far as the GitHub record store, which needs a token in Actions.
+fn assert_reached_the_record_store(result: &shipline_testkit::actions_env::StepResult) {
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result.stdout.contains("::error title=invalid input `github-token`::is required to write the deployment record to GitHub"),
+        "{}",
+        result.stdout
+    );
+}
+
 #[test]
-fn valid_inputs_reach_the_not_yet_built_deploy() {
+fn in_actions_the_record_needs_a_github_token() {
     let result = vercel_step().run(EXE, &[]);
-    contract::assert_not_implemented(&result, "shipline-deploy", 4);
+    assert_reached_the_record_store(&result);
 }
 
 #[test]
@@ -48,7 +63,7 @@ fn tokens_come_from_the_conventional_names_too() {
         .env("VERCEL_ORG_ID", "team_1");
     std::fs::create_dir_all(step.workspace().join("dist")).unwrap();
     let result = step.run(EXE, &[]);
-    contract::assert_not_implemented(&result, "shipline-deploy", 4);
+    assert_reached_the_record_store(&result);
     assert!(
         result
             .stdout
@@ -70,7 +85,7 @@ fn a_flag_wins_over_env() {
     let result = vercel_step()
         .input("timeout", "nonsense")
         .run(EXE, &["--timeout", "5m"]);
-    contract::assert_not_implemented(&result, "shipline-deploy", 4);
+    assert_reached_the_record_store(&result);
     let result = vercel_step()
         .input("timeout", "5m")
         .run(EXE, &["--timeout=soon"]);
@@ -94,7 +109,7 @@ fn empty_inputs_count_as_unset() {
         }
     }
     let result = step.run(EXE, &[]);
-    contract::assert_not_implemented(&result, "shipline-deploy", 4);
+    assert_reached_the_record_store(&result);
 }
 
 #[test]
@@ -163,8 +178,15 @@ fn fs_needs_a_target_dir() {
         "{}",
         result.stdout
     );
-    let result = step.input("target-dir", "/srv/www").run(EXE, &[]);
-    contract::assert_not_implemented(&result, "shipline-deploy", 4);
+    // Valid: it runs, and refuses the empty site before touching the target.
+    let target = step.dir().join("www");
+    let result = step
+        .input("target-dir", target.to_str().unwrap())
+        .input("record-store", "fs:records")
+        .run(EXE, &[]);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(result.stdout.contains("is empty"), "{}", result.stdout);
+    assert!(!target.exists());
 }
 
 #[test]
@@ -218,9 +240,9 @@ fn outside_actions_a_person_reads_an_error_line() {
 #[test]
 fn json_output_is_one_document() {
     let result = vercel_step().run(EXE, &["--output", "json"]);
-    assert_eq!(result.code, Some(1));
+    assert_eq!(result.code, Some(2));
     let doc: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
-    assert_eq!(doc["outcome"], "failure");
+    assert_eq!(doc["outcome"], "invalid_input");
     assert_eq!(doc["tool"], "shipline-deploy");
     assert!(
         result.stderr.starts_with("::add-mask::"),

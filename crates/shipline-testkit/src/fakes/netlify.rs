@@ -59,7 +59,14 @@ pub fn start(token: &str) -> Netlify {
             post(restore),
         )
         .build(state.clone());
-    ServiceFake::start("netlify", "/api/v1", state, router, routes)
+    // Not part of the API: each deploy's own URL (`deploy_ssl_url` points here), so a
+    // verification has something real to request.
+    let sites = axum::Router::new()
+        .route("/_sites/{id}", get(serve_root))
+        .route("/_sites/{id}/", get(serve_root))
+        .route("/_sites/{id}/{*path}", get(serve_path))
+        .with_state(state.clone());
+    ServiceFake::start("netlify", "/api/v1", state, router.merge(sites), routes)
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -82,6 +89,7 @@ fn check(state: &NetlifyState, headers: &HeaderMap, site: Option<&str>) -> Resul
 async fn create_deploy(
     State(s): State<Shared>,
     Path(site): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
@@ -103,18 +111,28 @@ async fn create_deploy(
     let id = format!("{n:024x}");
     let now = timestamp(n);
     let draft = body["draft"].as_bool().unwrap_or(false);
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let title = query
+        .get("title")
+        .map(|t| Value::from(t.as_str()))
+        .unwrap_or(body["title"].clone());
     let deploy = json!({
         "id": id, "site_id": site, "user_id": "user-0001", "build_id": null,
         "state": if required.is_empty() { "ready" } else { "uploading" },
         "name": "webapp", "url": "https://webapp.netlify.app", "ssl_url": "https://webapp.netlify.app",
         "admin_url": "https://app.netlify.com/sites/webapp",
-        "deploy_url": format!("http://{id}--webapp.netlify.app"),
-        "deploy_ssl_url": format!("https://{id}--webapp.netlify.app"),
+        // Where this fake serves the deploy (a real one: `https://{id}--webapp.netlify.app`).
+        "deploy_url": format!("http://{host}/_sites/{id}"),
+        "deploy_ssl_url": format!("http://{host}/_sites/{id}"),
         "screenshot_url": null, "review_id": null, "draft": draft,
         "required": required, "required_functions": [], "error_message": null,
         "branch": body["branch"].as_str().unwrap_or("main"), "commit_ref": body["commit_ref"].clone(),
         "commit_url": null, "skipped": null, "created_at": now, "updated_at": now, "published_at": null,
-        "title": body["title"].clone(), "context": if draft { "deploy-preview" } else { "production" },
+        "title": title, "context": if draft { "deploy-preview" } else { "production" },
         "locked": null, "review_url": null, "framework": null, "function_schedules": [],
         "files": files.clone(),
     });
@@ -241,4 +259,49 @@ async fn restore(
     state.published = Some(id);
     // 201, as the description has it.
     super::json(StatusCode::CREATED, answer)
+}
+
+async fn serve_root(State(s): State<Shared>, Path(id): Path<String>) -> Response {
+    serve(&s, &id, "")
+}
+
+async fn serve_path(State(s): State<Shared>, Path((id, path)): Path<(String, String)>) -> Response {
+    serve(&s, &id, &path)
+}
+
+/// Serves a deploy as Netlify's CDN would: the file, a directory's `index.html`, then a
+/// `_redirects` rewrite of everything (`/* /index.html 200`, an SPA's fallback).
+fn serve(s: &Shared, id: &str, path: &str) -> Response {
+    use axum::response::IntoResponse as _;
+    let state = lock(s);
+    let Some(deploy) = state.deploys.iter().find(|d| d["id"] == id) else {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
+    };
+    if deploy["state"] != "ready" {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
+    }
+    let content = |file: &str| {
+        deploy["files"][format!("/{file}")]
+            .as_str()
+            .and_then(|sha| state.files.get(sha))
+            .cloned()
+    };
+    let path = path.trim_start_matches('/');
+    let direct = if path.is_empty() || path.ends_with('/') {
+        content(&format!("{path}index.html"))
+    } else {
+        content(path).or_else(|| content(&format!("{path}/index.html")))
+    };
+    let fallback = || {
+        let redirects = content("_redirects")?;
+        let spa = String::from_utf8_lossy(&redirects).lines().any(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            parts == ["/*", "/index.html", "200"]
+        });
+        if spa { content("index.html") } else { None }
+    };
+    match direct.or_else(fallback) {
+        Some(bytes) => (StatusCode::OK, bytes).into_response(),
+        None => (StatusCode::NOT_FOUND, "Not Found").into_response(),
+    }
 }

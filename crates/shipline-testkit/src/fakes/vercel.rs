@@ -40,6 +40,11 @@ pub struct VercelState {
     /// The deployment production traffic goes to.
     pub production: Option<String>,
     pub aliases: BTreeMap<String, String>,
+    /// Each deployment's files: path → SHA-1 (what `/_sites/{id}/…` serves).
+    pub deployment_files: BTreeMap<String, BTreeMap<String, String>>,
+    /// The request that created each deployment, minus nothing: an identical request
+    /// gets the same deployment back, as Vercel does without `forceNew`.
+    dedup: BTreeMap<String, String>,
     next: u64,
 }
 
@@ -65,6 +70,8 @@ pub fn start(token: &str, team: Option<&str>) -> Vercel {
         job_polls: 0,
         production: None,
         aliases: BTreeMap::new(),
+        deployment_files: BTreeMap::new(),
+        dedup: BTreeMap::new(),
         next: 0,
     }));
     let (router, routes) = Routes::new("")
@@ -85,7 +92,14 @@ pub fn start(token: &str, team: Option<&str>) -> Vercel {
         .add("get", "/v9/projects/{idOrName}", get(get_project))
         .add("post", "/v2/deployments/{id}/aliases", post(assign_alias))
         .build(state.clone());
-    ServiceFake::start("vercel", "", state, router, routes)
+    // Not part of the API: each deployment's own URL, so a verification has something real
+    // to request. The `url` of a deployment points here.
+    let sites = axum::Router::new()
+        .route("/_sites/{id}", get(serve_root))
+        .route("/_sites/{id}/", get(serve_root))
+        .route("/_sites/{id}/{*path}", get(serve_path))
+        .with_state(state.clone());
+    ServiceFake::start("vercel", "", state, router.merge(sites), routes)
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -151,6 +165,25 @@ async fn create_deployment(
             json!({ "error": { "code": "missing_files", "message": "Missing files", "missing": missing } }),
         );
     }
+    let key = serde_json::to_string(&json!([
+        body["files"],
+        body["target"],
+        body["meta"],
+        body["autoAssignCustomDomains"]
+    ]))
+    .unwrap_or_default();
+    let force = query.get("forceNew").map(String::as_str) == Some("1");
+    if !force
+        && let Some(id) = state.dedup.get(&key).cloned()
+        && let Some(existing) = state.deployments.iter().find(|d| d["id"] == id.as_str())
+    {
+        return super::json(StatusCode::OK, existing.clone());
+    }
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
     state.next += 1;
     let n = state.next;
     let id = format!("dpl_{n:04}");
@@ -162,7 +195,8 @@ async fn create_deployment(
         .as_str()
         .map(Value::from)
         .unwrap_or(Value::Null);
-    let url = format!("{name}-{n:04}-acme.vercel.app");
+    // Where this fake serves the deployment (a real one: `{name}-{hash}-{team}.vercel.app`).
+    let url = format!("{host}/_sites/{id}");
     let deployment = json!({
         "id": id, "url": url, "name": name, "version": 2, "readyState": "QUEUED", "status": "QUEUED",
         "type": "LAMBDAS", "plan": "pro", "regions": ["iad1"], "env": [], "build": { "env": [] },
@@ -178,7 +212,68 @@ async fn create_deployment(
         "files": files.len(),
     });
     state.deployments.push(deployment.clone());
+    state.dedup.insert(key, id.clone());
+    let map = files
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f["file"].as_str()?.to_owned(),
+                f["sha"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    state.deployment_files.insert(id, map);
     super::json(StatusCode::OK, deployment)
+}
+
+async fn serve_root(State(s): State<Shared>, Path(id): Path<String>) -> Response {
+    serve(&s, &id, "")
+}
+
+async fn serve_path(State(s): State<Shared>, Path((id, path)): Path<(String, String)>) -> Response {
+    serve(&s, &id, &path)
+}
+
+/// Serves a deployment as Vercel's edge would from a Build Output v3 tree: the file, a
+/// directory's `index.html`, then the routes of `config.json` (an SPA's fallback).
+fn serve(s: &Shared, id: &str, path: &str) -> Response {
+    use axum::response::IntoResponse as _;
+    let state = lock(s);
+    let Some(files) = state.deployment_files.get(id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            "The deployment could not be found on Vercel.",
+        )
+            .into_response();
+    };
+    let content = |file: &str| {
+        files
+            .get(&format!(".vercel/output/static/{file}"))
+            .and_then(|sha| state.files.get(sha))
+            .cloned()
+    };
+    let path = path.trim_start_matches('/');
+    let direct = if path.is_empty() || path.ends_with('/') {
+        content(&format!("{path}index.html"))
+    } else {
+        content(path).or_else(|| content(&format!("{path}/index.html")))
+    };
+    let fallback = || {
+        let config: Value = files
+            .get(".vercel/output/config.json")
+            .and_then(|sha| state.files.get(sha))
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        let spa = config["routes"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["src"] == "/(.*)" && r["dest"] == "/index.html")
+        });
+        if spa { content("index.html") } else { None }
+    };
+    match direct.or_else(fallback) {
+        Some(bytes) => (StatusCode::OK, bytes).into_response(),
+        None => (StatusCode::NOT_FOUND, "404: NOT_FOUND").into_response(),
+    }
 }
 
 async fn upload_file(
@@ -419,7 +514,7 @@ async fn get_project(
             "alias": [], "nodeVersion": "22.x", "deploymentExpiration": {},
             "resourceConfig": { "functionDefaultRegions": ["iad1"] }, "defaultResourceConfig": { "functionDefaultRegions": ["iad1"] },
             "lastAliasRequest": state.last_alias_request.clone(),
-            "targets": { "production": state.production.as_ref().map(|id| json!({ "id": id, "plan": "pro", "readyState": "READY", "type": "LAMBDAS" })) },
+            "targets": { "production": state.production.as_ref().map(|id| json!({ "id": id, "plan": "pro", "readyState": "READY", "type": "LAMBDAS", "alias": [format!("{}.vercel.app", state.project_name)] })) },
             "createdAt": 1_767_225_600_000u64, "updatedAt": 1_767_225_600_000u64, "live": false,
         }),
     )

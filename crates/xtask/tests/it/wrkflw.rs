@@ -269,19 +269,35 @@ fn the_root_action_dispatches_and_an_unbuilt_tool_fails_plainly() {
         "{findings}"
     );
 
+    // A real deploy through the root action: the site lands in `srv/current`.
     let dist = h.repo.join("dist");
     std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<h1>hello from wrkflw</h1>").unwrap();
+    let srv = h.dir.path().join("srv");
     let steps = format!(
-        "      - uses: ./\n{}        with:\n          command: deploy\n          provider: fs\n          directory: {}\n          target_dir: {}\n      - run: echo ran > {}\n",
+        "      - uses: ./\n{}        with:\n          command: deploy\n          provider: fs\n          directory: {}\n          target_dir: {}\n          record_store: fs:{}\n",
         h.step_env("."),
         dist.display(),
-        h.dir.path().join("srv").display(),
+        srv.display(),
+        h.dir.path().join("records").display(),
+    );
+    let (code, log) = h.run(&steps);
+    assert_eq!(code, 0, "{log}");
+    let served = std::fs::read_to_string(srv.join("current/index.html"))
+        .unwrap_or_else(|e| panic!("{e}: {log}"));
+    assert_eq!(served, "<h1>hello from wrkflw</h1>");
+
+    // A tool not built yet fails plainly, and later steps do not run.
+    let steps = format!(
+        "      - uses: ./\n{}        with:\n          command: rollback\n          provider: fs\n          target_dir: {}\n      - run: echo ran > {}\n",
+        h.step_env("."),
+        srv.display(),
         h.result_path("after.txt")
     );
     let (code, log) = h.run(&steps);
     assert_eq!(code, 1, "{log}");
     assert!(
-        log.contains("is not implemented yet (tracked in issue #4)"),
+        log.contains("is not implemented yet (tracked in issue #5)"),
         "{log}"
     );
     assert!(h.result("after.txt").is_none());

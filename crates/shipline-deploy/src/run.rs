@@ -1,0 +1,532 @@
+//! The flow of ACTIONS.md "How a production deploy goes": preflight, stage, verify, promote,
+//! record, report. Production is never touched before verification passed.
+
+use std::io::IsTerminal as _;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use shipline_actions::{Annotation, Outcome, Report, Table};
+use shipline_cli::Ctx;
+use shipline_core::{InputError, SafeUrl};
+use shipline_hosting::Host;
+use shipline_hosting::RecordStore;
+use shipline_hosting::record::{
+    FsRecords, GitHubRecords, Record, RecordId, Records, State, Status, now_rfc3339,
+};
+use shipline_http::{ClientOptions, HttpClient, RetryPolicy, Service};
+
+use crate::fs_host::FsHost;
+use crate::netlify::Netlify;
+use crate::progress::{Progress, human_bytes};
+use crate::provider::{DeployError, GitInfo, Provider, StageRequest, Staged};
+use crate::scan::Scanner;
+use crate::site::{Site, SiteError};
+use crate::vercel::Vercel;
+use crate::verify::{self, Check, Verification};
+use crate::{Config, Deploy, Environment};
+use shipline_cli::Tool as _;
+
+pub async fn deploy(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
+    let http = HttpClient::with_defaults()?;
+    let base = |service: Service| -> anyhow::Result<SafeUrl> {
+        service
+            .base_url(|k| ctx.env.var(k))
+            .map_err(|e| anyhow::Error::new(InputError::new(service.env_var(), e)))
+    };
+    match &config.host {
+        Host::Vercel {
+            token,
+            project,
+            team,
+        } => {
+            let provider = Vercel {
+                http: http.clone(),
+                api: base(Service::Vercel)?,
+                token: token.clone(),
+                project: project.clone(),
+                team: team.clone(),
+            };
+            flow(&provider, &config, ctx, &http).await
+        }
+        Host::Netlify { token, site } => {
+            let provider = Netlify {
+                http: http.clone(),
+                api: base(Service::Netlify)?,
+                token: token.clone(),
+                site: site.clone(),
+            };
+            flow(&provider, &config, ctx, &http).await
+        }
+        Host::Fs { target_dir } => {
+            let provider = FsHost {
+                target_dir: target_dir.clone(),
+                keep: config.keep,
+                site_url: config.site_url.clone(),
+            };
+            flow(&provider, &config, ctx, &http).await
+        }
+    }
+}
+
+/// Wall time per phase, for the summary.
+#[derive(Default)]
+struct Phases(Vec<(&'static str, Duration)>);
+
+impl Phases {
+    fn time(&mut self, name: &'static str, since: Instant) {
+        self.0.push((name, since.elapsed()));
+    }
+
+    fn table(&self) -> Table {
+        Table {
+            title: "Phases".into(),
+            headers: vec!["phase".into(), "ms".into()],
+            rows: self
+                .0
+                .iter()
+                .map(|(n, d)| vec![(*n).to_owned(), d.as_millis().to_string()])
+                .collect(),
+        }
+    }
+}
+
+fn environment_name(config: &Config) -> String {
+    match (config.environment, config.pull_request) {
+        (Environment::Production, _) => "production".into(),
+        (Environment::Preview, Some(n)) => format!("preview/pr-{n}"),
+        (Environment::Preview, None) => "preview".into(),
+    }
+}
+
+fn records(config: &Config, ctx: &Ctx) -> anyhow::Result<Records> {
+    Ok(match &config.record_store {
+        RecordStore::Fs(dir) => Records::Fs(FsRecords { dir: dir.clone() }),
+        RecordStore::GitHub => {
+            let (owner, repo) = ctx
+                .github
+                .owner_repo()
+                .context("the GitHub record store needs `GITHUB_REPOSITORY`")?;
+            let token = config
+                .github_token
+                .clone()
+                .context("the GitHub record store needs `github-token`")?;
+            // Retries on the record calls are short: a record is small and the deploy waits.
+            let http = HttpClient::new(ClientOptions {
+                retry: RetryPolicy {
+                    budget: Duration::from_secs(60),
+                    ..RetryPolicy::default()
+                },
+                ..ClientOptions::default()
+            })?;
+            Records::GitHub(GitHubRecords {
+                http,
+                api: Service::GitHub
+                    .base_url(|k| ctx.env.var(k))
+                    .map_err(|e| InputError::new("GITHUB_API_URL", e))?,
+                token,
+                owner: owner.to_owned(),
+                repo: repo.to_owned(),
+            })
+        }
+    })
+}
+
+/// Preflight problems as annotations; empty when the site may go.
+fn preflight<P: Provider>(
+    provider: &P,
+    config: &Config,
+    site: &Site,
+    findings: Vec<crate::scan::Finding>,
+    scanner: &Scanner,
+) -> Vec<Annotation> {
+    let dir = config.directory.display().to_string();
+    let mut problems = Vec::new();
+    if site.files.is_empty() {
+        problems.push(
+            Annotation::error(format!(
+                "`{dir}` is empty: did the build write its output somewhere else (`directory`)?"
+            ))
+            .title("empty site"),
+        );
+    }
+    if let Some(limit) = provider.file_limit()
+        && site.files.len() > limit
+    {
+        problems.push(
+            Annotation::error(format!(
+                "`{dir}` holds {} files; {} takes at most {limit} per deployment",
+                site.files.len(),
+                provider.name()
+            ))
+            .title("too many files"),
+        );
+    }
+    if let Some(limit) = provider.file_size_limit() {
+        for f in site.files.iter().filter(|f| f.size > limit) {
+            problems.push(
+                Annotation::error(format!(
+                    "{} takes files up to {}; this one is {}",
+                    provider.name(),
+                    human_bytes(limit),
+                    human_bytes(f.size)
+                ))
+                .title("file too large")
+                .at(format!("{dir}/{}", f.path), None),
+            );
+        }
+    }
+    for f in findings {
+        problems.push(
+            Annotation::error(format!("{} ({})", f.message, f.rule))
+                .title("secret in the bundle")
+                .at(format!("{dir}/{}", f.file), Some(f.line)),
+        );
+    }
+    if scanner.expect_text_missing()
+        && let Some(text) = &config.expect_text
+    {
+        problems.push(
+            Annotation::error(format!(
+                "no file of the production build contains `{text}` (`expect-text`): was it built with the production settings?"
+            ))
+            .title("wrong build"),
+        );
+    }
+    problems
+}
+
+async fn flow<P: Provider>(
+    provider: &P,
+    config: &Config,
+    ctx: &mut Ctx,
+    http: &HttpClient,
+) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let deadline = started + config.timeout;
+    let mut phases = Phases::default();
+    let production = config.environment == Environment::Production;
+    let environment = environment_name(config);
+
+    // 1. Preflight: nothing leaves the machine before this passed.
+    let t = Instant::now();
+    ctx.rt.group("preflight");
+    let scanner = Scanner::new(
+        config.forbid_secrets,
+        &config.forbidden_values,
+        if production { &config.forbid_text } else { &[] },
+        if production {
+            config.expect_text.as_deref()
+        } else {
+            None
+        },
+    );
+    let loaded = Site::load(&config.directory, Some(&scanner));
+    ctx.rt.end_group();
+    let (site, findings) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e @ (SiteError::SymlinkOutside { .. } | SiteError::BadName { .. })) => {
+            return Err(InputError::new("directory", e.to_string()).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let problems = preflight(provider, config, &site, findings, &scanner);
+    phases.time("preflight", t);
+    if !problems.is_empty() {
+        let mut report = Report::new(
+            Deploy::BIN,
+            Outcome::Failure,
+            format!(
+                "preflight refused the deploy: {} problem(s), nothing was uploaded",
+                problems.len()
+            ),
+        )
+        .field("site", config.directory.display().to_string())
+        .field("files", site.files.len().to_string())
+        .output("files-total", site.files.len().to_string());
+        for p in problems {
+            report = report.annotation(p);
+        }
+        return Ok(report);
+    }
+
+    // 2. Stage.
+    let git = GitInfo {
+        sha: config.git_ref.clone(),
+        branch: ctx
+            .github
+            .git_ref
+            .as_deref()
+            .and_then(|r| r.strip_prefix("refs/heads/"))
+            .map(str::to_owned),
+        repository: ctx.github.repository.clone(),
+        server_url: ctx.github.server_url.clone(),
+    };
+    let progress = Progress::new(!ctx.rt.in_actions() && std::io::stderr().is_terminal());
+    let request = StageRequest {
+        site: &site,
+        environment: config.environment,
+        pull_request: config.pull_request,
+        git: &git,
+        spa: config.spa,
+        max_concurrency: config.max_concurrency as usize,
+        deadline,
+        progress: &progress,
+    };
+    let t = Instant::now();
+    ctx.rt.group(&format!("staging on {}", provider.name()));
+    let staged = provider.stage(&request).await;
+    progress.finish();
+    ctx.rt.end_group();
+    let staged = staged.map_err(|e| host_error(provider, e, "staging"))?;
+    phases.time("upload and stage", t);
+    ctx.rt.log(&format!(
+        "staged {} at {} ({} of {} files uploaded, {})",
+        staged.id,
+        staged.url,
+        staged.files_uploaded,
+        site.files.len(),
+        human_bytes(staged.bytes_uploaded)
+    ));
+
+    // 3. Record it as in progress.
+    let t = Instant::now();
+    let records = records(config, ctx)?;
+    let record = Record {
+        provider: provider.name().to_owned(),
+        provider_deployment_id: staged.id.clone(),
+        url: staged.url.clone(),
+        environment: environment.clone(),
+        git_sha: config.git_ref.clone(),
+        migration_version: config.migration_version.clone(),
+        artifact_sha256: site.artifact_sha256.clone(),
+        created_at: now_rfc3339(),
+    };
+    let record_id = records
+        .create(&record, !production)
+        .await
+        .context("could not create the deployment record")?;
+    let log_url = ctx.github.run_url();
+    records
+        .set_status(
+            &record_id,
+            &Status {
+                state: State::InProgress,
+                description: "staged; verifying",
+                environment_url: Some(&staged.url),
+                log_url: log_url.as_deref(),
+            },
+        )
+        .await
+        .context("could not update the deployment record")?;
+    phases.time("record", t);
+
+    // 4. Verify the staged deployment at its own URL.
+    let t = Instant::now();
+    let verification = if config.wait {
+        Some(verify_staged(provider, &staged, config, http, deadline).await)
+    } else {
+        None
+    };
+    phases.time("verify", t);
+    if let Some(v) = verification.as_ref().filter(|v| !v.ok) {
+        let description = format!("verification failed: {}", v.detail);
+        let _ = records
+            .set_status(
+                &record_id,
+                &Status {
+                    state: State::Failure,
+                    description: &description,
+                    environment_url: Some(&staged.url),
+                    log_url: log_url.as_deref(),
+                },
+            )
+            .await;
+        let untouched = if production {
+            "production was not touched"
+        } else {
+            "the preview was not aliased"
+        };
+        return Ok(base_report(
+            Report::new(
+                Deploy::BIN,
+                Outcome::Failure,
+                format!("verification failed; {untouched}"),
+            ),
+            &site,
+            &staged,
+            &records,
+            &record_id,
+            started,
+        )
+        .field("verification", v.detail.clone())
+        .annotation(
+            Annotation::error(format!("{}; {untouched}", v.detail)).title("verification failed"),
+        )
+        .table(phases.table()));
+    }
+
+    // 5. Promote, or give the preview its stable URL.
+    let t = Instant::now();
+    let promoted = if production {
+        provider.promote(&staged, &request).await.map(Some)
+    } else if let Some(n) = config.pull_request {
+        provider.alias_preview(&staged, n, &request).await
+    } else {
+        Ok(None)
+    };
+    let url = match promoted {
+        Ok(url) => url.unwrap_or_else(|| staged.url.clone()),
+        Err(e) => {
+            let message = e.to_string();
+            let _ = records
+                .set_status(
+                    &record_id,
+                    &Status {
+                        state: State::Failure,
+                        description: &message,
+                        environment_url: Some(&staged.url),
+                        log_url: log_url.as_deref(),
+                    },
+                )
+                .await;
+            return Err(host_error(
+                provider,
+                e,
+                if production {
+                    "promoting"
+                } else {
+                    "aliasing the preview"
+                },
+            ));
+        }
+    };
+    phases.time(if production { "promote" } else { "alias" }, t);
+
+    // 6. Record success; older previews of the PR become inactive.
+    let t = Instant::now();
+    records
+        .set_status(
+            &record_id,
+            &Status {
+                state: State::Success,
+                description: if production {
+                    "verified and promoted"
+                } else {
+                    "preview verified"
+                },
+                environment_url: Some(&url),
+                log_url: log_url.as_deref(),
+            },
+        )
+        .await
+        .context("the deploy is live, but the deployment record could not be marked `success`")?;
+    let mut retired = 0;
+    if !production && config.pull_request.is_some() {
+        retired = records
+            .retire_older(&environment, &record_id)
+            .await
+            .context("could not mark older previews inactive")?;
+    }
+    phases.time("record", t);
+
+    let title = if production {
+        format!("deployed to production on {}: {url}", provider.name())
+    } else {
+        format!("preview on {}: {url}", provider.name())
+    };
+    let mut report = base_report(
+        Report::new(Deploy::BIN, Outcome::Success, title),
+        &site,
+        &staged,
+        &records,
+        &record_id,
+        started,
+    )
+    .field("url", url.clone())
+    .output("url", url)
+    .field("environment", environment);
+    report = match &verification {
+        Some(v) => report.field("verification", v.detail.clone()),
+        None => report.field("verification", "skipped (`wait: false`)"),
+    };
+    if retired > 0 {
+        report = report.field("older previews set inactive", retired.to_string());
+    }
+    Ok(report.table(phases.table()))
+}
+
+fn base_report(
+    report: Report,
+    site: &Site,
+    staged: &Staged,
+    records: &Records,
+    record_id: &RecordId,
+    started: Instant,
+) -> Report {
+    let mut report = report
+        .field("deployment", staged.id.clone())
+        .field("deployment URL", staged.url.clone());
+    if let Some(inspector) = &staged.inspector_url {
+        report = report.field("inspect", inspector.clone());
+    }
+    let uploaded = if staged.reused {
+        "nothing: the host already had this deployment".to_owned()
+    } else {
+        format!(
+            "{} of {} files, {}",
+            staged.files_uploaded,
+            site.files.len(),
+            human_bytes(staged.bytes_uploaded)
+        )
+    };
+    let ms = started.elapsed().as_millis().to_string();
+    report
+        .field("uploaded", uploaded)
+        .field("record", record_id.0.clone())
+        .output("deployment-id", staged.id.clone())
+        .output("github-deployment-id", records.github_id(record_id))
+        .output("files-total", site.files.len().to_string())
+        .output("files-uploaded", staged.files_uploaded.to_string())
+        .output("bytes-uploaded", staged.bytes_uploaded.to_string())
+        .output("duration-ms", ms)
+}
+
+async fn verify_staged<P: Provider>(
+    provider: &P,
+    staged: &Staged,
+    config: &Config,
+    http: &HttpClient,
+    deadline: Instant,
+) -> Verification {
+    let check = Check {
+        smoke_path: &config.smoke_path,
+        expect_text: config.expect_text.as_deref(),
+        deadline,
+    };
+    if let Host::Fs { target_dir } = &config.host {
+        let _ = provider;
+        return verify::on_disk(
+            &target_dir.join("releases").join(&staged.id),
+            config.spa,
+            &check,
+        );
+    }
+    // One attempt per request: `over_http` has its own retries, tied to the deadline.
+    let once = HttpClient::new(ClientOptions {
+        retry: RetryPolicy::none(),
+        request_timeout: Duration::from_secs(15),
+        ..ClientOptions::default()
+    })
+    .unwrap_or_else(|_| http.clone());
+    verify::over_http(&once, &staged.url, &check).await
+}
+
+/// A host's error, with bad input kept as bad input (exit 2).
+fn host_error<P: Provider>(provider: &P, error: DeployError, phase: &str) -> anyhow::Error {
+    match error {
+        DeployError::Input(e) => e.into(),
+        other => {
+            anyhow::Error::new(other).context(format!("{} failed while {phase}", provider.name()))
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! Vercel end to end, against the fake Vercel and the fake GitHub.
+
+use serde_json::Value;
+use shipline_testkit::fakes::github::GitHub;
+use shipline_testkit::fakes::vercel::{self, Vercel};
+use shipline_testkit::{ActionsStep, Fault};
+
+use crate::flow::{self, run, statuses, with_github};
+
+const TOKEN: &str = "vercel_tok_s3cr3t";
+const TEAM: &str = "team_acme";
+
+fn fakes() -> (Vercel, GitHub) {
+    let v = vercel::start(TOKEN, Some(TEAM));
+    v.state().polls_until_ready = 1;
+    (v, flow::github())
+}
+
+fn step(base: ActionsStep, v: &Vercel, gh: &GitHub) -> ActionsStep {
+    let step = with_github(base, gh)
+        .env("VERCEL_API_URL", &v.base_url())
+        .input("provider", "vercel")
+        .input("token", TOKEN)
+        .input("project", "prj_shipline")
+        .input("team", TEAM)
+        .input("expect-text", "Welcome to webapp");
+    flow::write_site(&step.workspace());
+    step
+}
+
+fn uploads(v: &Vercel) -> Vec<String> {
+    let mut shas: Vec<String> = v
+        .requests_to("POST", "/v2/files")
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.header("x-vercel-digest").unwrap().to_owned())
+        .collect();
+    shas.sort();
+    shas
+}
+
+#[test]
+fn production_is_staged_verified_promoted_and_recorded() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::push(), &v, &gh);
+    let result = run(&step);
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+
+    let requests = v.requests();
+    assert!(
+        requests
+            .iter()
+            .filter(|r| !r.path.starts_with("/_sites/"))
+            .all(|r| r.query_param("teamId").as_deref() == Some(TEAM)),
+        "teamId on every API call"
+    );
+    let creates = v.requests_to("POST", "/v13/deployments");
+    assert_eq!(creates.len(), 2, "create, upload the missing, create again");
+    assert_eq!(creates[0].status, 400);
+    assert_eq!(creates[0].response_json()["error"]["code"], "missing_files");
+    assert_eq!(creates[0].query_param("prebuilt").as_deref(), Some("1"));
+    let body = creates[0].json();
+    assert_eq!(body["target"], "production");
+    assert_eq!(body["autoAssignCustomDomains"], false);
+    assert_eq!(
+        body["meta"]["githubCommitSha"],
+        "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+    );
+    assert_eq!(
+        body["gitMetadata"]["commitSha"],
+        "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+    );
+    assert_eq!(
+        body["gitMetadata"]["remoteUrl"],
+        "https://github.com/acme/webapp"
+    );
+    let files: Vec<&str> = body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&".vercel/output/config.json"));
+    assert!(files.contains(&".vercel/output/static/index.html"));
+    assert_eq!(files.len(), 7, "6 site files + config.json");
+
+    // Identical contents (a.css, b.css) are sent once; each upload carries digest and size.
+    let sent = uploads(&v);
+    assert_eq!(sent.len(), 6, "{sent:?}");
+    for r in v.requests_to("POST", "/v2/files") {
+        assert_eq!(r.header("x-vercel-size").unwrap(), r.body.len().to_string());
+        assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    }
+    let config: Value = {
+        let state = v.state();
+        let sha = state.deployment_files["dpl_0001"][".vercel/output/config.json"].clone();
+        serde_json::from_slice(&state.files[&sha]).unwrap()
+    };
+    assert_eq!(config["version"], 3);
+    assert_eq!(config["routes"][1]["dest"], "/index.html");
+
+    // Verified at its own URL before the promote, which then went through.
+    let order: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    let verified = order
+        .iter()
+        .position(|l| l == "GET /_sites/dpl_0001/")
+        .expect("verification request");
+    let promoted = order
+        .iter()
+        .position(|l| l == "POST /v10/projects/prj_shipline/promote/dpl_0001")
+        .expect("promote");
+    assert!(verified < promoted, "{order:?}");
+    assert_eq!(v.state().production.as_deref(), Some("dpl_0001"));
+
+    assert_eq!(result.outputs["url"], "https://webapp.vercel.app");
+    assert_eq!(result.outputs["deployment-id"], "dpl_0001");
+    assert_eq!(result.outputs["files-total"], "6");
+    assert_eq!(result.outputs["files-uploaded"], "6");
+    assert!(result.outputs["bytes-uploaded"].parse::<u64>().unwrap() > 6000);
+    assert!(result.outputs.contains_key("duration-ms"));
+
+    // The record: payload.shipline filled, in_progress then success with the run's log.
+    let gid: u64 = result.outputs["github-deployment-id"].parse().unwrap();
+    let d = gh.state().deployments[0].clone();
+    assert_eq!(d["id"], gid);
+    assert_eq!(d["environment"], "production");
+    let payload = &d["payload"]["shipline"];
+    assert_eq!(payload["provider"], "vercel");
+    assert_eq!(payload["provider_deployment_id"], "dpl_0001");
+    assert_eq!(
+        payload["git_sha"],
+        "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+    );
+    assert_eq!(payload["artifact_sha256"].as_str().unwrap().len(), 64);
+    assert!(payload["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(statuses(&gh, gid), ["in_progress", "success"]);
+    let last = gh.state().statuses[&gid].last().unwrap().clone();
+    assert_eq!(
+        last["log_url"],
+        "https://github.com/acme/webapp/actions/runs/4242"
+    );
+    assert_eq!(last["environment_url"], "https://webapp.vercel.app");
+
+    for phase in ["preflight", "upload and stage", "verify", "promote"] {
+        assert!(result.summary.contains(phase), "{}", result.summary);
+    }
+    assert!(!result.shown().contains(TOKEN));
+}
+
+#[test]
+fn a_rerun_uploads_nothing_and_a_one_file_change_uploads_one_file() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::push(), &v, &gh);
+    assert_eq!(run(&step).code, Some(0));
+    let before = uploads(&v).len();
+
+    let again = run(&step);
+    assert_eq!(again.code, Some(0), "{}", again.everything());
+    assert_eq!(uploads(&v).len(), before, "nothing new uploaded");
+    assert_eq!(again.outputs["files-uploaded"], "0");
+    assert_eq!(
+        again.outputs["deployment-id"], "dpl_0001",
+        "the same deployment"
+    );
+    assert_eq!(gh.state().deployments.len(), 1, "no duplicate record");
+
+    flow::change_one_file(&step.workspace());
+    let changed = run(&step);
+    assert_eq!(changed.code, Some(0), "{}", changed.everything());
+    assert_eq!(changed.outputs["files-uploaded"], "1");
+    let after = uploads(&v);
+    assert_eq!(after.len(), before + 1);
+    let new_sha = shipline_deploy::site::sha1_hex(
+        &std::fs::read(step.workspace().join("dist/assets/index-1a2b.js")).unwrap(),
+    );
+    assert!(after.contains(&new_sha));
+}
+
+#[test]
+fn a_failed_verification_leaves_production_untouched() {
+    let (v, gh) = fakes();
+    // In the bundle (preflight passes), but not on the page the smoke path serves.
+    let step = step(ActionsStep::push(), &v, &gh).input("expect-text", "prod-ref.supabase.co");
+    let result = run(&step);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result.stdout.contains("verification failed"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result
+            .stdout
+            .contains("does not contain `prod-ref.supabase.co` (`expect-text`)"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result.stdout.contains("production was not touched"),
+        "{}",
+        result.stdout
+    );
+    assert!(v.requests().iter().all(|r| !r.path.contains("/promote/")));
+    assert_eq!(v.state().production, None);
+    let gid = gh.state().deployments[0]["id"].as_u64().unwrap();
+    assert_eq!(statuses(&gh, gid), ["in_progress", "failure"]);
+}
+
+#[test]
+fn previews_get_a_stable_alias_and_retire_older_previews() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::pull_request(), &v, &gh);
+    let first = run(&step);
+    assert_eq!(first.code, Some(0), "{}", first.everything());
+    assert_eq!(first.outputs["url"], "https://webapp-pr-2.vercel.app");
+    let create = &v.requests_to("POST", "/v13/deployments")[0];
+    assert!(
+        create.json().get("target").is_none(),
+        "a preview has no target"
+    );
+    assert_eq!(create.json()["meta"]["githubPrId"], "2");
+    assert_eq!(
+        create.json()["meta"]["githubCommitSha"],
+        "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+    );
+    assert_eq!(v.state().aliases["webapp-pr-2.vercel.app"], "dpl_0001");
+    assert!(v.requests().iter().all(|r| !r.path.contains("/promote/")));
+    let d = gh.state().deployments[0].clone();
+    assert_eq!(d["environment"], "preview/pr-2");
+    assert_eq!(d["transient_environment"], true);
+
+    flow::change_one_file(&step.workspace());
+    let second = run(&step);
+    assert_eq!(second.code, Some(0), "{}", second.everything());
+    assert_eq!(
+        v.state().aliases["webapp-pr-2.vercel.app"],
+        second.outputs["deployment-id"]
+    );
+    let ids: Vec<u64> = gh
+        .state()
+        .deployments
+        .iter()
+        .map(|d| d["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        statuses(&gh, ids[0]),
+        ["in_progress", "success", "inactive"]
+    );
+    assert_eq!(statuses(&gh, ids[1]), ["in_progress", "success"]);
+}
+
+#[test]
+fn a_deployment_that_ends_in_error_fails_with_the_inspector_url() {
+    let (v, gh) = fakes();
+    v.state().fail_with = Some("ERROR".into());
+    let result = run(&step(ActionsStep::push(), &v, &gh));
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(result.stdout.contains("ended ERROR"), "{}", result.stdout);
+    assert!(
+        result
+            .stdout
+            .contains("https://vercel.com/acme/webapp/dpl_0001"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        gh.state().deployments.is_empty(),
+        "nothing recorded for a deploy that never existed"
+    );
+}
+
+#[test]
+fn a_wrong_token_or_team_names_the_token_input() {
+    let (v, gh) = fakes();
+    let result = run(&step(ActionsStep::push(), &v, &gh).input("team", "team_other"));
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("::error title=invalid input `token`::Vercel refused the token (403)"),
+        "{}",
+        result.stdout
+    );
+    assert!(uploads(&v).is_empty());
+}
+
+#[test]
+fn injected_faults_are_retried_and_the_deploy_completes() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::push(), &v, &gh);
+    // The first create is rate limited, the second answer is a 500, then the upload
+    // connection drops once, then a 502.
+    v.inject(Fault::RateLimited("1".into()));
+    v.inject(Fault::Status(500));
+    v.inject(Fault::Drop);
+    v.inject(Fault::Status(502));
+    let result = run(&step);
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    assert_eq!(v.state().production.as_deref(), Some("dpl_0001"));
+    assert_eq!(
+        v.state().deployments.len(),
+        1,
+        "retries created no second deployment"
+    );
+    assert_eq!(uploads(&v).len(), 6);
+}
+
+#[test]
+fn timeout_bounds_the_wait() {
+    let (v, gh) = fakes();
+    v.state().polls_until_ready = 1000;
+    let result = run(&step(ActionsStep::push(), &v, &gh).input("timeout", "3s"));
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("`timeout` ran out while waiting for Vercel deployment `dpl_0001`"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(v.state().production, None);
+}
+
+#[test]
+fn a_service_role_key_in_the_bundle_stops_everything_before_upload() {
+    let (v, gh) = fakes();
+    let step =
+        step(ActionsStep::push(), &v, &gh).input("forbid-text", "https://preview-ref.supabase.co");
+    let js = format!(
+        "\n\nconst admin = createClient(url, \"{}\");\n",
+        flow::jwt("service_role")
+    );
+    std::fs::write(step.workspace().join("dist/assets/admin-77.js"), js).unwrap();
+    std::fs::write(
+        step.workspace().join("dist/assets/env-1.js"),
+        "const u='https://preview-ref.supabase.co'",
+    )
+    .unwrap();
+    let anon = format!("const anon = \"{}\";", flow::jwt("anon"));
+    std::fs::write(step.workspace().join("dist/assets/anon.js"), anon).unwrap();
+    let result = run(&step);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result.stdout.contains("::error title=secret in the bundle,file=dist/assets/admin-77.js,line=3::a Supabase `service_role` key"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result.stdout.contains(
+            "file=dist/assets/env-1.js,line=1::`https://preview-ref.supabase.co` (`forbid-text`)"
+        ),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        !result.stdout.contains("anon.js"),
+        "the anon key is fine: {}",
+        result.stdout
+    );
+    assert!(
+        !result.everything().contains("c2lnbmF0dXJl"),
+        "the key itself is never shown"
+    );
+    assert!(
+        v.requests().is_empty(),
+        "nothing was sent: {:?}",
+        v.requests().len()
+    );
+    assert!(gh.requests().is_empty());
+}
+
+#[test]
+fn the_token_value_and_forbid_env_values_are_secrets_in_the_bundle() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::push(), &v, &gh)
+        .input("forbid-env", "STRIPE_WEBHOOK_SECRET")
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_abcdef123456");
+    std::fs::write(
+        step.workspace().join("dist/assets/x.js"),
+        format!("a='{TOKEN}';b='whsec_abcdef123456'"),
+    )
+    .unwrap();
+    let result = run(&step);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("the value of `token` is in the bundle"),
+        "{}",
+        result.stdout
+    );
+    assert!(v.requests().is_empty());
+}
+
+#[test]
+fn a_production_build_without_the_expected_text_is_refused() {
+    let (v, gh) = fakes();
+    let step =
+        step(ActionsStep::push(), &v, &gh).input("expect-text", "https://prod-other.supabase.co");
+    let result = run(&step);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("no file of the production build contains `https://prod-other.supabase.co`"),
+        "{}",
+        result.stdout
+    );
+    assert!(v.requests().is_empty());
+}
+
+#[test]
+fn a_read_only_github_token_says_which_permission_is_missing() {
+    let (v, gh) = fakes();
+    gh.state().read_only = true;
+    let result = run(&step(ActionsStep::push(), &v, &gh));
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("the token lacks `deployments: write`"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(
+        v.state().production,
+        None,
+        "never promoted without a record"
+    );
+}
+
+#[test]
+fn symlinks_out_of_the_site_are_bad_input() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::push(), &v, &gh);
+    std::os::unix::fs::symlink("/etc/hostname", step.workspace().join("dist/hostname")).unwrap();
+    let result = run(&step);
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(result.stdout.contains("invalid input `directory`::`hostname` is a symlink to `/etc/hostname`, outside the site"), "{}", result.stdout);
+    assert!(v.requests().is_empty());
+}

@@ -173,6 +173,9 @@ pub fn run(peers: bool) -> anyhow::Result<()> {
         md.push_str(&crate::bench_migrate::run(&bins, work.path())?);
         md.push('\n');
     }
+    println!("==> deploy against the fake Vercel");
+    md.push_str(&crate::bench_deploy::run(&bins, work.path())?);
+    md.push('\n');
     md.push_str("## Aims (issue #2)\n\n");
     let _ = writeln!(
         md,
@@ -301,4 +304,34 @@ fn vercel_cost(work: &Path) -> anyhow::Result<(Duration, Duration)> {
         c
     })?;
     Ok((install, start))
+}
+
+/// `bench deploy`: only the deploy benchmark, its section of `docs/benchmarks.md` replaced.
+pub fn run_deploy() -> anyhow::Result<()> {
+    let root = crate::root();
+    println!("==> building release binaries");
+    let bins = crate::build_binaries(true)?;
+    let work = tempfile::tempdir()?;
+    let mut section = crate::bench_deploy::run(&bins, work.path())?;
+    let _ = writeln!(
+        section,
+        "\nReproduce this section alone: `cargo run --release -p xtask -- bench deploy`. Machine: {}. Date: {}.\n",
+        machine(),
+        today()
+    );
+    let path = root.join("docs/benchmarks.md");
+    let md = std::fs::read_to_string(&path).unwrap_or_default();
+    let md = match (
+        md.find("## Deploy (issue #4)"),
+        md.find("## Aims (issue #2)"),
+    ) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}{section}{}", &md[..start], &md[end..])
+        }
+        (None, Some(end)) => format!("{}{section}{}", &md[..end], &md[end..]),
+        _ => format!("{md}\n{section}"),
+    };
+    std::fs::write(&path, &md)?;
+    println!("\n{section}");
+    Ok(())
 }

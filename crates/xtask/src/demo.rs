@@ -30,13 +30,15 @@ pub fn run() -> anyhow::Result<()> {
 
     println!("==> starting a throwaway PostgreSQL");
     let db = shipline_testkit::pg::fresh_database();
+    let srv = work.path().join("srv");
+    // As nginx would: serve whatever `current` points at, so the smoke check sees the
+    // release the deploy switched to.
     let site_routes = Router::new()
         .route("/", axum::routing::get(serve))
         .route("/{*path}", axum::routing::get(serve))
-        .with_state(app.join("dist"));
+        .with_state(srv.join("current"));
     let site = shipline_testkit::Fake::start("site", site_routes);
     let hooks = fakes::webhook::start();
-    let srv = work.path().join("srv");
     let records = work.path().join("records");
 
     let steps = vec![
@@ -82,6 +84,8 @@ pub fn run() -> anyhow::Result<()> {
                 "Acme Todos",
                 "--record-store",
                 &format!("fs:{}", records.display()),
+                "--site-url",
+                &site.url(),
             ]),
         },
         Step {
@@ -119,10 +123,7 @@ pub fn run() -> anyhow::Result<()> {
     for step in &steps {
         println!("\n==> {} (shipline-{})", step.name, step.tool);
         if step.tool == "probe" {
-            println!(
-                "    (deploy is not built yet, so the smoke check probes the build itself, served at {})",
-                site.url()
-            );
+            println!("    (the site server serves {}/current)", srv.display());
         }
         let output = Command::new(bins.join(format!("shipline-{}", step.tool)))
             .args(&step.args)

@@ -8,10 +8,11 @@ fn main() -> ExitCode {
         Some("actions") => actions(args.iter().any(|a| a == "--check")),
         Some("test") => test(&args[1..]),
         Some("demo") => xtask::demo::run(),
+        Some("bench") if args.iter().any(|a| a == "deploy") => xtask::bench::run_deploy(),
         Some("bench") => xtask::bench::run(args.iter().any(|a| a == "--peers")),
         _ => {
             eprintln!(
-                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers]"
+                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy"
             );
             return ExitCode::from(2);
         }

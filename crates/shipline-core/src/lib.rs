@@ -5,6 +5,7 @@ pub mod duration;
 pub mod env;
 pub mod error;
 pub mod secret;
+pub mod time;
 pub mod url;
 
 pub use duration::parse_duration;

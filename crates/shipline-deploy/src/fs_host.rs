@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use shipline_hosting::record::{now_rfc3339_millis, write_json_atomically};
+use shipline_core::time::now_rfc3339_millis;
+use shipline_hosting::record::write_json_atomically;
 
 use crate::provider::{DeployError, Provider, StageRequest, Staged};
 
@@ -233,7 +234,6 @@ impl Provider for FsHost {
                 inspector_url: Some(release.display().to_string()),
                 files_uploaded: 0,
                 bytes_uploaded: 0,
-                reused: true,
                 site_url: self.site_url.clone(),
             });
         }
@@ -279,9 +279,12 @@ impl Provider for FsHost {
             inspector_url: Some(release.display().to_string()),
             files_uploaded: copied,
             bytes_uploaded: bytes,
-            reused: false,
             site_url: self.site_url.clone(),
         })
+    }
+
+    fn local_release(&self, staged: &Staged) -> Option<PathBuf> {
+        Some(self.release_dir(&staged.id))
     }
 
     async fn promote(

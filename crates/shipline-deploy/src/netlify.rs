@@ -18,22 +18,17 @@ pub struct Netlify {
 
 /// Path segments are percent-encoded, slashes kept (`/deploys/{id}/files/assets/a b.js`).
 fn encode_path(path: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    /// RFC 3986 unreserved characters stay as they are.
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     path.split('/')
-        .map(percent_encode)
+        .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-fn percent_encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 impl Netlify {
@@ -152,7 +147,7 @@ impl Provider for Netlify {
 
     async fn stage(&self, request: &StageRequest<'_>) -> Result<Staged, DeployError> {
         if let Some(existing) = self.find_existing(request).await? {
-            return Ok(staged(&existing, 0, 0, true));
+            return Ok(staged(&existing, 0, 0));
         }
         let mut files: serde_json::Map<String, Value> = request
             .site
@@ -231,7 +226,7 @@ impl Provider for Netlify {
         })
         .await?;
         let ready = self.wait_ready(deploy, request).await?;
-        Ok(staged(&ready, files_uploaded, bytes_uploaded, false))
+        Ok(staged(&ready, files_uploaded, bytes_uploaded))
     }
 
     async fn promote(
@@ -285,7 +280,7 @@ fn staged_alias(staged: &Staged, pull_request: u64) -> Option<String> {
     Some(format!("https://pr-{pull_request}--{host}"))
 }
 
-fn staged(deploy: &Value, files: usize, bytes: u64, reused: bool) -> Staged {
+fn staged(deploy: &Value, files: usize, bytes: u64) -> Staged {
     Staged {
         id: deploy["id"].as_str().unwrap_or_default().to_owned(),
         url: deploy["deploy_ssl_url"]
@@ -296,7 +291,6 @@ fn staged(deploy: &Value, files: usize, bytes: u64, reused: bool) -> Staged {
         inspector_url: deploy["admin_url"].as_str().map(str::to_owned),
         files_uploaded: files,
         bytes_uploaded: bytes,
-        reused,
         site_url: deploy["ssl_url"].as_str().map(str::to_owned),
     }
 }

@@ -82,8 +82,6 @@ pub struct Staged {
     pub inspector_url: Option<String>,
     pub files_uploaded: usize,
     pub bytes_uploaded: u64,
-    /// The host already had this exact deployment (a re-run).
-    pub reused: bool,
     /// The site's production URL, where the host says it with the deployment (Netlify).
     pub site_url: Option<String>,
 }
@@ -137,6 +135,11 @@ pub trait Provider {
         staged: &Staged,
         request: &StageRequest<'_>,
     ) -> Result<String, DeployError>;
+    /// A release that exists only on this machine, verified on disk rather than over HTTP
+    /// (fs, before `current` points at it).
+    fn local_release(&self, _staged: &Staged) -> Option<PathBuf> {
+        None
+    }
     /// Gives a preview its stable per-PR URL, where the host has one.
     async fn alias_preview(
         &self,

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use shipline_actions::{Annotation, Outcome, Report, Table};
 use shipline_cli::Ctx;
+use shipline_core::time::now_rfc3339;
 use shipline_core::{InputError, SafeUrl};
 use shipline_hosting::Host;
 use shipline_hosting::RecordStore;
 use shipline_hosting::record::{
-    FsRecords, GitHubRecords, Record, RecordId, Records, State, Status, now_rfc3339,
+    FsRecords, GitHubRecords, Record, RecordId, Records, State, Status,
 };
 use shipline_http::{ClientOptions, HttpClient, RetryPolicy, Service};
 
@@ -469,8 +470,8 @@ fn base_report(
     if let Some(inspector) = &staged.inspector_url {
         report = report.field("inspect", inspector.clone());
     }
-    let uploaded = if staged.reused {
-        "nothing: the host already had this deployment".to_owned()
+    let uploaded = if staged.files_uploaded == 0 {
+        "nothing: the host had every file".to_owned()
     } else {
         format!(
             "{} of {} files, {}",
@@ -503,13 +504,8 @@ async fn verify_staged<P: Provider>(
         expect_text: config.expect_text.as_deref(),
         deadline,
     };
-    if let Host::Fs { target_dir } = &config.host {
-        let _ = provider;
-        return verify::on_disk(
-            &target_dir.join("releases").join(&staged.id),
-            config.spa,
-            &check,
-        );
+    if let Some(release) = provider.local_release(staged) {
+        return verify::on_disk(&release, config.spa, &check);
     }
     // One attempt per request: `over_http` has its own retries, tied to the deadline.
     let once = HttpClient::new(ClientOptions {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use shipline_core::{InputError, SafeUrl, Secret};
-use shipline_http::{HttpClient, HttpError, Request};
+use shipline_http::{HttpClient, Request};
 
 use crate::Environment;
 use crate::provider::{
@@ -189,16 +189,10 @@ impl Vercel {
             .bytes(bytes, "application/octet-stream")
             // Keyed by its digest: sending it twice stores it once.
             .idempotent();
-        let response = self.http.send(req).await?;
-        if !response.is_success() {
-            return Err(DeployError::from_host(
-                "Vercel",
-                response
-                    .error_for_status()
-                    .err()
-                    .unwrap_or_else(|| HttpError::Build("upload".into())),
-            ));
-        }
+        self.http
+            .send_ok(req)
+            .await
+            .map_err(|e| DeployError::from_host("Vercel", e))?;
         request.progress.uploaded(entry.size);
         Ok(())
     }
@@ -232,7 +226,13 @@ impl Vercel {
                 // Seen from the real API: `missing` on a 2xx. Treated the same.
                 (_, Value::Array(_)) if response.is_success() => strings(&answer["missing"]),
                 _ if response.is_success() => return Ok((answer, files, bytes)),
-                _ => return Err(self.create_error(response.error_for_status().err())),
+                // An unknown project was caught by `project_name`; the rest is the host's.
+                _ => {
+                    return Err(match response.error_for_status() {
+                        Err(e) => DeployError::from_host("Vercel", e),
+                        Ok(_) => DeployError::Failed("Vercel answered without a deployment".into()),
+                    });
+                }
             };
             if missing.is_empty() {
                 return Ok((answer, files, bytes));
@@ -259,22 +259,6 @@ impl Vercel {
         Err(DeployError::Failed(format!(
             "Vercel still reported missing files after {MAX_ROUNDS} rounds of uploads"
         )))
-    }
-
-    fn create_error(&self, error: Option<HttpError>) -> DeployError {
-        let Some(error) = error else {
-            return DeployError::Failed("Vercel answered without a deployment".into());
-        };
-        match error.status() {
-            Some(404) => DeployError::Input(InputError::new(
-                "project",
-                format!(
-                    "Vercel has no project `{}` (or not in this `team`): {error}",
-                    self.project
-                ),
-            )),
-            _ => DeployError::from_host("Vercel", error),
-        }
     }
 
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, DeployError> {
@@ -374,7 +358,6 @@ impl Provider for Vercel {
             inspector_url: deployment["inspectorUrl"].as_str().map(str::to_owned),
             files_uploaded: files,
             bytes_uploaded: bytes,
-            reused: files == 0,
             site_url: None,
         })
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use shipline_core::time::now_rfc3339;
 use shipline_core::{SafeUrl, Secret};
 use shipline_http::{HttpClient, HttpError, Request};
 
@@ -446,46 +447,6 @@ impl Records {
     }
 }
 
-/// Now, as `2026-12-02T18:16:07Z`.
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    rfc3339(secs)
-}
-
-/// Now with milliseconds, `2026-12-02T18:16:07.123Z`: orders events within one second.
-pub fn now_rfc3339_millis() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = rfc3339(now.as_secs());
-    format!("{}.{:03}Z", secs.trim_end_matches('Z'), now.subsec_millis())
-}
-
-/// Seconds since the epoch as RFC 3339 UTC (civil-from-days, H. Hinnant).
-pub fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,15 +462,6 @@ mod tests {
             artifact_sha256: "00".into(),
             created_at: created.into(),
         }
-    }
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(1_767_225_600 + 86_400 * 59 + 3661),
-            "2026-03-01T01:01:01Z"
-        );
     }
 
     #[test]

@@ -154,28 +154,29 @@ pub(crate) fn lock<S>(state: &Arc<Mutex<S>>) -> MutexGuard<'_, S> {
     state.lock().unwrap()
 }
 
+/// How a static host answers `path` of a deployment: the file, a directory's `index.html`,
+/// then, when `spa` says the deployment asked for it, the root `index.html`.
+pub(crate) fn serve_static(
+    path: &str,
+    content: impl Fn(&str) -> Option<axum::body::Bytes>,
+    spa: impl FnOnce() -> bool,
+    not_found: &'static str,
+) -> Response {
+    let path = path.trim_start_matches('/');
+    let direct = if path.is_empty() || path.ends_with('/') {
+        content(&format!("{path}index.html"))
+    } else {
+        content(path).or_else(|| content(&format!("{path}/index.html")))
+    };
+    match direct.or_else(|| if spa() { content("index.html") } else { None }) {
+        Some(bytes) => (StatusCode::OK, bytes).into_response(),
+        None => (StatusCode::NOT_FOUND, not_found).into_response(),
+    }
+}
+
 /// A fixed timestamp plus `n` seconds, so answers are reproducible in snapshots.
 pub fn timestamp(n: u64) -> String {
-    let secs = 1_767_225_600 + n; // 2026-01-01T00:00:00Z
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil-from-days (H. Hinnant), enough for a fake's clock.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    shipline_core::time::rfc3339(1_767_225_600 + n) // 2026-01-01T00:00:00Z
 }
 
 #[cfg(test)]

@@ -286,22 +286,13 @@ fn serve(s: &Shared, id: &str, path: &str) -> Response {
             .and_then(|sha| state.files.get(sha))
             .cloned()
     };
-    let path = path.trim_start_matches('/');
-    let direct = if path.is_empty() || path.ends_with('/') {
-        content(&format!("{path}index.html"))
-    } else {
-        content(path).or_else(|| content(&format!("{path}/index.html")))
+    let spa = || {
+        content("_redirects").is_some_and(|redirects| {
+            String::from_utf8_lossy(&redirects).lines().any(|l| {
+                let parts: Vec<&str> = l.split_whitespace().collect();
+                parts == ["/*", "/index.html", "200"]
+            })
+        })
     };
-    let fallback = || {
-        let redirects = content("_redirects")?;
-        let spa = String::from_utf8_lossy(&redirects).lines().any(|l| {
-            let parts: Vec<&str> = l.split_whitespace().collect();
-            parts == ["/*", "/index.html", "200"]
-        });
-        if spa { content("index.html") } else { None }
-    };
-    match direct.or_else(fallback) {
-        Some(bytes) => (StatusCode::OK, bytes).into_response(),
-        None => (StatusCode::NOT_FOUND, "Not Found").into_response(),
-    }
+    super::serve_static(path, content, spa, "Not Found")
 }

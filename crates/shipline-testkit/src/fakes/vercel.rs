@@ -252,28 +252,18 @@ fn serve(s: &Shared, id: &str, path: &str) -> Response {
             .and_then(|sha| state.files.get(sha))
             .cloned()
     };
-    let path = path.trim_start_matches('/');
-    let direct = if path.is_empty() || path.ends_with('/') {
-        content(&format!("{path}index.html"))
-    } else {
-        content(path).or_else(|| content(&format!("{path}/index.html")))
-    };
-    let fallback = || {
+    let spa = || {
         let config: Value = files
             .get(".vercel/output/config.json")
             .and_then(|sha| state.files.get(sha))
             .and_then(|b| serde_json::from_slice(b).ok())
             .unwrap_or(Value::Null);
-        let spa = config["routes"].as_array().is_some_and(|r| {
+        config["routes"].as_array().is_some_and(|r| {
             r.iter()
                 .any(|r| r["src"] == "/(.*)" && r["dest"] == "/index.html")
-        });
-        if spa { content("index.html") } else { None }
+        })
     };
-    match direct.or_else(fallback) {
-        Some(bytes) => (StatusCode::OK, bytes).into_response(),
-        None => (StatusCode::NOT_FOUND, "404: NOT_FOUND").into_response(),
-    }
+    super::serve_static(path, content, spa, "404: NOT_FOUND")
 }
 
 async fn upload_file(

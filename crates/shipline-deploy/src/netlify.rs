@@ -145,6 +145,11 @@ impl Provider for Netlify {
         None
     }
 
+    /// "a limit of 54,000 files per directory" (docs.netlify.com, Site deploys overview).
+    fn directory_limit(&self) -> Option<usize> {
+        Some(54_000)
+    }
+
     async fn stage(&self, request: &StageRequest<'_>) -> Result<Staged, DeployError> {
         if let Some(existing) = self.find_existing(request).await? {
             return Ok(staged(&existing, 0, 0));
@@ -219,7 +224,7 @@ impl Provider for Netlify {
                 self.http
                     .send_ok(req)
                     .await
-                    .map_err(|e| DeployError::from_host("Netlify", e))?;
+                    .map_err(|e| DeployError::from_upload("Netlify", &path, size, e))?;
                 request.progress.uploaded(size);
                 Ok(())
             }

@@ -104,6 +104,17 @@ pub enum DeployError {
 }
 
 impl DeployError {
+    /// An upload's error: a 413 names the file, the rest as [`DeployError::from_host`].
+    pub fn from_upload(provider: &str, path: &str, size: u64, error: HttpError) -> DeployError {
+        if error.status() == Some(413) {
+            return DeployError::Failed(format!(
+                "{provider} refused `{path}` ({}) as larger than it takes per file (413): leave it out of the site or serve it from storage",
+                crate::progress::human_bytes(size)
+            ));
+        }
+        DeployError::from_host(provider, error)
+    }
+
     /// A 401/403 means the token input is wrong, a 404 on the project that the project is.
     pub fn from_host(provider: &str, error: HttpError) -> DeployError {
         match error.status() {
@@ -127,6 +138,10 @@ pub trait Provider {
     fn file_limit(&self) -> Option<usize>;
     /// Largest file the host takes.
     fn file_size_limit(&self) -> Option<u64>;
+    /// Most entries one directory may hold.
+    fn directory_limit(&self) -> Option<usize> {
+        None
+    }
     /// Uploads what the host lacks and creates the deployment without moving traffic.
     async fn stage(&self, request: &StageRequest<'_>) -> Result<Staged, DeployError>;
     /// Moves production traffic to the verified deployment; returns the production URL.

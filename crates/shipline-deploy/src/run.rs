@@ -162,6 +162,17 @@ fn preflight<P: Provider>(
             .title("too many files"),
         );
     }
+    if let Some(limit) = provider.directory_limit() {
+        for (sub, count) in site.directories_over(limit) {
+            problems.push(
+                Annotation::error(format!(
+                    "`{dir}/{sub}` holds {count} entries; {} takes at most {limit} per directory",
+                    provider.name()
+                ))
+                .title("too many files in one directory"),
+            );
+        }
+    }
     if let Some(limit) = provider.file_size_limit() {
         for f in site.files.iter().filter(|f| f.size > limit) {
             problems.push(

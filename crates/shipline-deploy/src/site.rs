@@ -130,6 +130,34 @@ impl Site {
         map
     }
 
+    /// Directories holding more than `limit` entries (files and subdirectories), with their
+    /// count: the root is `.`.
+    pub fn directories_over(&self, limit: usize) -> Vec<(String, usize)> {
+        let mut entries: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
+        for f in &self.files {
+            let mut path = f.path.as_str();
+            while !path.is_empty() {
+                let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+                entries.entry(dir).or_default().insert(name);
+                path = dir;
+            }
+        }
+        entries
+            .into_iter()
+            .filter(|(_, names)| names.len() > limit)
+            .map(|(dir, names)| {
+                (
+                    if dir.is_empty() {
+                        ".".to_owned()
+                    } else {
+                        dir.to_owned()
+                    },
+                    names.len(),
+                )
+            })
+            .collect()
+    }
+
     pub fn get(&self, path: &str) -> Option<&SiteFile> {
         self.files
             .binary_search_by(|f| f.path.as_str().cmp(path))
@@ -274,6 +302,24 @@ mod tests {
         assert_eq!(site.unique().len(), 2);
         assert_eq!(site.total_bytes, 11 + 4 + 4);
         assert_eq!(site.get("index.html").unwrap().size, 11);
+    }
+
+    #[test]
+    fn crowded_directories_are_counted_with_their_subdirectories() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        for i in 0..3 {
+            std::fs::write(dir.path().join(format!("a/{i}.js")), "x").unwrap();
+        }
+        std::fs::write(dir.path().join("a/b/c.js"), "x").unwrap();
+        std::fs::write(dir.path().join("index.html"), "x").unwrap();
+        let (site, _) = Site::load(dir.path(), None).unwrap();
+        assert_eq!(site.directories_over(3), [("a".to_owned(), 4)]);
+        assert_eq!(
+            site.directories_over(1),
+            [(".".to_owned(), 2), ("a".to_owned(), 4)]
+        );
+        assert!(site.directories_over(4).is_empty());
     }
 
     #[test]

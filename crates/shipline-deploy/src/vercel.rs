@@ -192,7 +192,7 @@ impl Vercel {
         self.http
             .send_ok(req)
             .await
-            .map_err(|e| DeployError::from_host("Vercel", e))?;
+            .map_err(|e| DeployError::from_upload("Vercel", &entry.file, entry.size, e))?;
         request.progress.uploaded(entry.size);
         Ok(())
     }

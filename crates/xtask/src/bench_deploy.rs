@@ -40,6 +40,16 @@ struct Run {
 }
 
 fn deploy(exe: &Path, site: &Path, work: &Path, fake: &vercel::Vercel) -> anyhow::Result<Run> {
+    deploy_as(exe, site, work, fake, "production")
+}
+
+fn deploy_as(
+    exe: &Path,
+    site: &Path,
+    work: &Path,
+    fake: &vercel::Vercel,
+    environment: &str,
+) -> anyhow::Result<Run> {
     let before = fake.requests().len();
     let uploads_before = fake.requests_to("POST", "/v2/files").len();
     let started = Instant::now();
@@ -56,12 +66,7 @@ fn deploy(exe: &Path, site: &Path, work: &Path, fake: &vercel::Vercel) -> anyhow
             "--project",
             "prj_shipline",
         ])
-        .args([
-            "--environment",
-            "production",
-            "--record-store",
-            "fs:records",
-        ])
+        .args(["--environment", environment, "--record-store", "fs:records"])
         .arg(format!("--max-concurrency={CONCURRENCY}"))
         .arg(format!("--directory={}", site.display()))
         .output()?;
@@ -162,6 +167,127 @@ pub fn run(bins: &Path, work: &Path) -> anyhow::Result<String> {
         "\nWorst ratio to ideal: {worst:.2}× (aim 1.25×). The one-file redeploy uploaded {} file(s) and the unchanged one {}.\n",
         slow.2.uploads, slow.3.uploads
     );
-    md.push_str("Not measured yet: the same redeploy with `@vercel/client` against this fake (aim: shipline at most 0.8× its time).\n");
+    md.push_str(&against_vercel_client(&exe, &site, work)?);
+    Ok(md)
+}
+
+/// A project directory as `vercel build` leaves it, for `@vercel/client`: our own
+/// `config.json` and the site under `static/`, so both tools offer the same files.
+fn prebuilt_tree(site: &Path, project: &Path) -> anyhow::Result<()> {
+    let output = project.join(".vercel/output");
+    let _ = std::fs::remove_dir_all(&output);
+    crate::copy_dir(site, &output.join("static"))?;
+    std::fs::write(
+        output.join("config.json"),
+        shipline_deploy::vercel::output_config(true),
+    )?;
+    Ok(())
+}
+
+fn vercel_client(script: &Path, project: &Path, fake: &vercel::Vercel) -> anyhow::Result<Run> {
+    let before = fake.requests().len();
+    let uploads_before = fake.requests_to("POST", "/v2/files").len();
+    let started = Instant::now();
+    let out = Command::new("node")
+        .arg(script)
+        .args([
+            &fake.base_url(),
+            project.to_str().unwrap_or_default(),
+            "prj_shipline",
+            "preview",
+        ])
+        .env("VERCEL_TOKEN", "bench-token")
+        .output()?;
+    let wall = started.elapsed();
+    anyhow::ensure!(
+        out.status.success(),
+        "@vercel/client failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(Run {
+        wall,
+        requests: fake.requests().len() - before,
+        uploads: fake.requests_to("POST", "/v2/files").len() - uploads_before,
+    })
+}
+
+/// The one-file redeploy with `@vercel/client` and with shipline, each against a fake of its
+/// own that the cold deploy filled first. Both deploy a preview: `@vercel/client` stops at
+/// READY, shipline also checks the project first and verifies the deployment's URL.
+fn against_vercel_client(exe: &Path, site: &Path, work: &Path) -> anyhow::Result<String> {
+    let root = crate::root();
+    let script = root.join("tools/peers/vercel-client-deploy.mjs");
+    if !root
+        .join("tools/peers/node_modules/@vercel/client")
+        .exists()
+    {
+        return Ok("`@vercel/client` is not installed (`npm install --prefix tools/peers`): the side-by-side was skipped.\n".into());
+    }
+    let start = || {
+        let fake = vercel::start("bench-token", None);
+        fake.state().polls_until_ready = 1;
+        fake.set_latency(Duration::from_millis(LATENCY_MS));
+        fake
+    };
+    const RUNS: usize = 5;
+    let project = work.join("vercel-client-project");
+    let ours_dir = work.join("deploy-work-vs");
+    std::fs::create_dir_all(&ours_dir)?;
+    let (mut theirs, mut ours) = (Vec::new(), Vec::new());
+    let (mut their_last, mut our_last) = (None, None);
+    for i in 0..RUNS {
+        std::fs::write(site.join("assets/chunk-1.js"), format!("redeploy {i}"))?;
+        let fake = start();
+        prebuilt_tree(site, &project)?;
+        vercel_client(&script, &project, &fake)?; // cold
+        std::fs::write(
+            project.join(".vercel/output/static/assets/chunk-1.js"),
+            format!("redeploy {i}, changed"),
+        )?;
+        let run = vercel_client(&script, &project, &fake)?;
+        theirs.push(run.wall);
+        their_last = Some(run);
+        fake.clear_unexpected();
+
+        let fake = start();
+        deploy_as(exe, site, &ours_dir, &fake, "preview")?; // cold
+        std::fs::write(
+            site.join("assets/chunk-1.js"),
+            format!("redeploy {i}, changed"),
+        )?;
+        let run = deploy_as(exe, site, &ours_dir, &fake, "preview")?;
+        ours.push(run.wall);
+        our_last = Some(run);
+    }
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (t, o) = (median(theirs), median(ours));
+    let (tl, ol) = (
+        their_last.unwrap_or(Run {
+            wall: t,
+            requests: 0,
+            uploads: 0,
+        }),
+        our_last.unwrap_or(Run {
+            wall: o,
+            requests: 0,
+            uploads: 0,
+        }),
+    );
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "### One-file redeploy against `@vercel/client` 18.4.2\n\nSame fake, same {LATENCY_MS} ms, same site and `config.json`, a preview deploy, median of {RUNS} (each on a fresh fake after a cold deploy). `node tools/peers/vercel-client-deploy.mjs` runs `createDeployment` until `alias-assigned`; shipline also checks the project first and verifies the deployment's own URL.\n\n| tool | median | requests | files uploaded |\n|---|---|---|---|\n| `@vercel/client` (node) | {} ms | {} | {} |\n| shipline | {} ms | {} | {} |\n\nshipline takes **{:.2}×** the time of `@vercel/client` (aim: at most 0.8×).",
+        t.as_millis(),
+        tl.requests,
+        tl.uploads,
+        o.as_millis(),
+        ol.requests,
+        ol.uploads,
+        o.as_secs_f64() / t.as_secs_f64()
+    );
     Ok(md)
 }

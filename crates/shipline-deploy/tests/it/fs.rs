@@ -174,3 +174,35 @@ fn killed_at_any_moment_current_stays_on_a_complete_release_and_a_rerun_finishes
         .collect();
     assert!(stale.is_empty(), "staging left by killed runs is cleaned");
 }
+
+#[test]
+fn a_terminal_shows_upload_progress_and_a_pipe_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("www");
+    let step = step(&target).without("GITHUB_ACTIONS");
+    // `script` gives the deploy a pseudo-terminal, as a person's shell would.
+    let output = step
+        .command("script")
+        .args(["-qec", EXE, "/dev/null"])
+        .output()
+        .unwrap();
+    let seen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{seen}");
+    assert!(seen.contains("uploading ["), "{seen}");
+    assert!(seen.contains("6/6 files"), "{seen}");
+
+    // A fresh target, so the piped run copies all six files too.
+    let other = tmp.path().join("www2");
+    let piped = run(&step.input("target-dir", other.to_str().unwrap()));
+    assert_eq!(piped.code, Some(0), "{}", piped.everything());
+    assert!(
+        piped.everything().contains("6 of 6 files"),
+        "{}",
+        piped.everything()
+    );
+    assert!(
+        !piped.everything().contains("uploading ["),
+        "{}",
+        piped.everything()
+    );
+}

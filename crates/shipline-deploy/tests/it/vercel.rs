@@ -310,10 +310,11 @@ fn injected_faults_are_retried_and_the_deploy_completes() {
 }
 
 #[test]
-fn timeout_bounds_the_wait() {
+fn timeout_bounds_the_wait_and_a_rerun_finishes_the_job() {
     let (v, gh) = fakes();
     v.state().polls_until_ready = 1000;
-    let result = run(&step(ActionsStep::push(), &v, &gh).input("timeout", "3s"));
+    let step = step(ActionsStep::push(), &v, &gh).input("timeout", "3s");
+    let result = run(&step);
     assert_eq!(result.code, Some(1), "{}", result.everything());
     assert!(
         result
@@ -323,6 +324,77 @@ fn timeout_bounds_the_wait() {
         result.stdout
     );
     assert_eq!(v.state().production, None);
+    let uploaded = uploads(&v).len();
+
+    // The host finishes its build; the re-run uploads nothing and promotes the same deployment.
+    v.state().polls_until_ready = 0;
+    let rerun = run(&step);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.everything());
+    assert_eq!(uploads(&v).len(), uploaded);
+    assert_eq!(v.state().production.as_deref(), Some("dpl_0001"));
+}
+
+#[test]
+fn slow_answers_are_waited_for() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::push(), &v, &gh);
+    v.inject(Fault::Delay(std::time::Duration::from_millis(1500)));
+    v.inject(Fault::Delay(std::time::Duration::from_millis(1500)));
+    let result = run(&step);
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    assert_eq!(v.state().production.as_deref(), Some("dpl_0001"));
+}
+
+#[test]
+fn an_unknown_project_names_the_project_input() {
+    let (v, gh) = fakes();
+    let result = run(&step(ActionsStep::push(), &v, &gh).input("project", "prj_nope"));
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("::error title=invalid input `project`::Vercel has no project `prj_nope`"),
+        "{}",
+        result.stdout
+    );
+    assert!(uploads(&v).is_empty());
+}
+
+#[test]
+fn a_file_over_the_plan_limit_is_named() {
+    let (v, gh) = fakes();
+    v.state().max_file_size = Some(5000);
+    let result = run(&step(ActionsStep::push(), &v, &gh));
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result.stdout.contains(
+            "Vercel refused `.vercel/output/static/assets/vendor-9f8e.js` (6.0 kB) as larger than it takes per file (413)"
+        ),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(v.state().deployments.len(), 0, "no deployment was created");
+}
+
+#[test]
+fn more_files_than_vercel_takes_are_refused_before_upload() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::push(), &v, &gh);
+    let many = step.workspace().join("dist/many");
+    std::fs::create_dir_all(&many).unwrap();
+    for i in 0..15_000 {
+        std::fs::write(many.join(format!("{i}.txt")), i.to_string()).unwrap();
+    }
+    let result = run(&step);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("`dist` holds 15006 files; vercel takes at most 14999 per deployment"),
+        "{}",
+        result.stdout
+    );
+    assert!(v.requests().is_empty());
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub struct VercelState {
     /// The deployment production traffic goes to.
     pub production: Option<String>,
     pub aliases: BTreeMap<String, String>,
+    /// Uploads larger than this answer 413 (a plan's per-file limit).
+    pub max_file_size: Option<usize>,
     /// Each deployment's files: path → SHA-1 (what `/_sites/{id}/…` serves).
     pub deployment_files: BTreeMap<String, BTreeMap<String, String>>,
     /// The request that created each deployment, minus nothing: an identical request
@@ -70,6 +72,7 @@ pub fn start(token: &str, team: Option<&str>) -> Vercel {
         job_polls: 0,
         production: None,
         aliases: BTreeMap::new(),
+        max_file_size: None,
         deployment_files: BTreeMap::new(),
         dedup: BTreeMap::new(),
         next: 0,
@@ -289,6 +292,13 @@ async fn upload_file(
             "Missing `x-vercel-digest` header",
         );
     };
+    if state.max_file_size.is_some_and(|max| body.len() > max) {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The file is larger than your plan allows",
+        );
+    }
     let actual = hex::encode(sha1::Sha1::digest(&body));
     if actual != digest {
         return error(

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use shipline_core::time::now_rfc3339_millis;
 use shipline_hosting::record::write_json_atomically;
 
-use crate::provider::{DeployError, Provider, StageRequest, Staged};
+use std::time::Instant;
+
+use crate::provider::{DeployError, Provider, StageRequest, Staged, Switch};
 
 pub struct FsHost {
     pub target_dir: PathBuf,
@@ -164,6 +166,19 @@ impl FsHost {
         }
     }
 
+    /// Points `current` at the release and stamps when; returns where it is served.
+    fn make_current(&self, id: &str) -> Result<String, DeployError> {
+        self.switch(&self.current(), id)?;
+        if let Some(mut record) = self.read_record(id) {
+            record.deployed_at = Some(now_rfc3339_millis());
+            self.write_record(&record)?;
+        }
+        Ok(match &self.site_url {
+            Some(url) => url.clone(),
+            None => format!("file://{}", self.current().display()),
+        })
+    }
+
     pub fn release_dir(&self, id: &str) -> PathBuf {
         self.releases().join(id)
     }
@@ -235,6 +250,7 @@ impl Provider for FsHost {
                 files_uploaded: 0,
                 bytes_uploaded: 0,
                 site_url: self.site_url.clone(),
+                site_name: None,
             });
         }
         // Content of the live release, by digest: unchanged files become hard links.
@@ -280,6 +296,7 @@ impl Provider for FsHost {
             files_uploaded: copied,
             bytes_uploaded: bytes,
             site_url: self.site_url.clone(),
+            site_name: None,
         })
     }
 
@@ -292,19 +309,36 @@ impl Provider for FsHost {
         staged: &Staged,
         _request: &StageRequest<'_>,
     ) -> Result<String, DeployError> {
-        self.switch(&self.current(), &staged.id)?;
-        if let Some(mut record) = self.read_record(&staged.id) {
-            record.deployed_at = Some(now_rfc3339_millis());
-            self.write_record(&record)?;
-        }
+        let url = self.make_current(&staged.id)?;
         let removed = self.prune(&staged.id);
         if !removed.is_empty() {
             tracing::info!(?removed, "pruned old releases");
         }
-        Ok(match &self.site_url {
-            Some(url) => url.clone(),
-            None => format!("file://{}", self.current().display()),
-        })
+        Ok(url)
+    }
+
+    async fn live(&self) -> Result<Option<String>, DeployError> {
+        Ok(self.current_id())
+    }
+
+    async fn find(&self, id: &str) -> Result<Option<Switch>, DeployError> {
+        // A release directory exists only complete (renamed into place whole).
+        let complete = !id.is_empty()
+            && !id.contains(['/', '\\'])
+            && !id.starts_with('.')
+            && self.release_dir(id).is_dir();
+        Ok(complete.then_some(Switch::Rollback))
+    }
+
+    async fn switch_to(
+        &self,
+        id: &str,
+        _how: Switch,
+        _reason: &str,
+        _deadline: Instant,
+    ) -> Result<String, DeployError> {
+        // No pruning here: a rollback keeps every release it might be undone to.
+        self.make_current(id)
     }
 
     async fn alias_preview(

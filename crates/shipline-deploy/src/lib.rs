@@ -1,9 +1,11 @@
 //! `shipline-deploy`: upload a built site, wait until it is live, verify it, record it.
 
 pub mod fs_host;
+pub mod hosts;
 pub mod netlify;
 pub mod progress;
 pub mod provider;
+pub mod rollback;
 mod run;
 pub mod scan;
 pub mod site;

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use shipline_core::{InputError, SafeUrl, Secret};
 use shipline_http::{HttpClient, Request};
 
-use crate::provider::{Content, DeployError, Provider, StageRequest, Staged, for_each_concurrent};
+use crate::provider::{
+    Content, DeployError, Provider, StageRequest, Staged, Switch, for_each_concurrent,
+};
 
 pub struct Netlify {
     pub http: HttpClient,
@@ -132,6 +134,26 @@ impl Netlify {
     }
 }
 
+impl Netlify {
+    /// Publishes a ready deploy (`restore`); returns the site's URL.
+    async fn restore(&self, id: &str, fallback: Option<&str>) -> Result<String, DeployError> {
+        let url = self.url(&format!("sites/{}/deploys/{id}/restore", self.site))?;
+        // Publishing the same deploy twice leaves it published.
+        let deploy: Value = self
+            .http
+            .send_ok(Request::post(url).bearer(&self.token).idempotent())
+            .await
+            .map_err(|e| DeployError::from_host("Netlify", e))?
+            .json()?;
+        Ok(deploy["ssl_url"]
+            .as_str()
+            .or(deploy["url"].as_str())
+            .or(fallback)
+            .unwrap_or_default()
+            .to_owned())
+    }
+}
+
 impl Provider for Netlify {
     fn name(&self) -> &'static str {
         "netlify"
@@ -239,22 +261,45 @@ impl Provider for Netlify {
         staged: &Staged,
         _request: &StageRequest<'_>,
     ) -> Result<String, DeployError> {
-        let url = self.url(&format!(
-            "sites/{}/deploys/{}/restore",
-            self.site, staged.id
-        ))?;
-        // Publishing the same deploy twice leaves it published.
-        let deploy: Value = self
+        self.restore(&staged.id, Some(&staged.url)).await
+    }
+
+    async fn live(&self) -> Result<Option<String>, DeployError> {
+        let site: Value = self
             .http
-            .send_ok(Request::post(url).bearer(&self.token).idempotent())
+            .send_ok(Request::get(self.url(&format!("sites/{}", self.site))?).bearer(&self.token))
             .await
+            .map_err(|e| self.not_found(e))?
+            .json()?;
+        Ok(site["published_deploy"]["id"].as_str().map(str::to_owned))
+    }
+
+    async fn find(&self, id: &str) -> Result<Option<Switch>, DeployError> {
+        let response = self
+            .http
+            .send(Request::get(self.url(&format!("deploys/{id}"))?).bearer(&self.token))
+            .await?;
+        if response.status.as_u16() == 404 {
+            return Ok(None);
+        }
+        let deploy: Value = response
+            .error_for_status()
             .map_err(|e| DeployError::from_host("Netlify", e))?
             .json()?;
-        Ok(deploy["ssl_url"]
-            .as_str()
-            .or(deploy["url"].as_str())
-            .unwrap_or(&staged.url)
-            .to_owned())
+        let ours = deploy["site_id"].as_str().is_none_or(|s| s == self.site)
+            || deploy["name"] == self.site.as_str();
+        // Netlify publishes any ready deploy of the site the same way: `restore`.
+        Ok((ours && deploy["state"] == "ready").then_some(Switch::Rollback))
+    }
+
+    async fn switch_to(
+        &self,
+        id: &str,
+        _how: Switch,
+        _reason: &str,
+        _deadline: Instant,
+    ) -> Result<String, DeployError> {
+        self.restore(id, None).await
     }
 
     async fn alias_preview(
@@ -278,11 +323,11 @@ fn spa_redirects(request: &StageRequest<'_>) -> Option<(String, bytes::Bytes)> {
     Some((crate::site::sha1_hex(&bytes), bytes))
 }
 
-/// `https://pr-<n>--<site host>` from the site URL the deploy carries.
+/// `https://pr-<n>--<site name>.netlify.app`: branch subdomains hang off the site's
+/// Netlify subdomain, whatever custom domain production has.
 fn staged_alias(staged: &Staged, pull_request: u64) -> Option<String> {
-    let site = staged.site_url.as_deref()?;
-    let host = site.split("://").nth(1)?.split('/').next()?;
-    Some(format!("https://pr-{pull_request}--{host}"))
+    let name = staged.site_name.as_deref()?;
+    Some(format!("https://pr-{pull_request}--{name}.netlify.app"))
 }
 
 fn staged(deploy: &Value, files: usize, bytes: u64) -> Staged {
@@ -297,6 +342,7 @@ fn staged(deploy: &Value, files: usize, bytes: u64) -> Staged {
         files_uploaded: files,
         bytes_uploaded: bytes,
         site_url: deploy["ssl_url"].as_str().map(str::to_owned),
+        site_name: deploy["name"].as_str().map(str::to_owned),
     }
 }
 

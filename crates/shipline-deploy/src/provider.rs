@@ -84,6 +84,8 @@ pub struct Staged {
     pub bytes_uploaded: u64,
     /// The site's production URL, where the host says it with the deployment (Netlify).
     pub site_url: Option<String>,
+    /// The site's name on the host, where its subdomains derive from it (Netlify).
+    pub site_name: Option<String>,
 }
 
 /// Why a deploy failed.
@@ -130,6 +132,25 @@ impl DeployError {
     }
 }
 
+/// How production goes back to a deployment the host still has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// It served production before: the host's own rollback (Vercel rollback, Netlify
+    /// restore, fs `current` switch).
+    Rollback,
+    /// It never served production (staged, never promoted): a promote.
+    Promote,
+}
+
+impl Switch {
+    pub fn word(self) -> &'static str {
+        match self {
+            Switch::Rollback => "rollback",
+            Switch::Promote => "promote",
+        }
+    }
+}
+
 /// One host. Static dispatch only (generic `deploy::<P>`), so `async fn` is fine here.
 #[allow(async_fn_in_trait)]
 pub trait Provider {
@@ -155,6 +176,19 @@ pub trait Provider {
     fn local_release(&self, _staged: &Staged) -> Option<PathBuf> {
         None
     }
+    /// The deployment production traffic goes to now, as the host says.
+    async fn live(&self) -> Result<Option<String>, DeployError>;
+    /// Whether the host still has `id`, ready to serve, and how production goes back to it.
+    async fn find(&self, id: &str) -> Result<Option<Switch>, DeployError>;
+    /// Moves production traffic to `id`, which [`Provider::find`] found; returns the
+    /// production URL.
+    async fn switch_to(
+        &self,
+        id: &str,
+        how: Switch,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<String, DeployError>;
     /// Gives a preview its stable per-PR URL, where the host has one.
     async fn alias_preview(
         &self,

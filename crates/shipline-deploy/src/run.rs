@@ -7,66 +7,33 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use shipline_actions::{Annotation, Outcome, Report, Table};
 use shipline_cli::Ctx;
-use shipline_core::time::now_rfc3339;
-use shipline_core::{InputError, SafeUrl};
-use shipline_hosting::Host;
-use shipline_hosting::RecordStore;
-use shipline_hosting::record::{
-    FsRecords, GitHubRecords, Record, RecordId, Records, State, Status,
-};
-use shipline_http::{ClientOptions, HttpClient, RetryPolicy, Service};
+use shipline_core::InputError;
+use shipline_core::time::now_rfc3339_millis;
+use shipline_hosting::record::{Record, RecordId, Records, State, Status};
+use shipline_http::{ClientOptions, HttpClient, RetryPolicy};
 
-use crate::fs_host::FsHost;
-use crate::netlify::Netlify;
+use crate::hosts::{AnyProvider, FsOptions, open_records};
 use crate::progress::{Progress, human_bytes};
 use crate::provider::{DeployError, GitInfo, Provider, StageRequest, Staged};
+use crate::rollback::{self, Want};
 use crate::scan::Scanner;
 use crate::site::{Site, SiteError};
-use crate::vercel::Vercel;
 use crate::verify::{self, Check, Verification};
 use crate::{Config, Deploy, Environment};
 use shipline_cli::Tool as _;
 
 pub async fn deploy(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
     let http = HttpClient::with_defaults()?;
-    let base = |service: Service| -> anyhow::Result<SafeUrl> {
-        service
-            .base_url(|k| ctx.env.var(k))
-            .map_err(|e| anyhow::Error::new(InputError::new(service.env_var(), e)))
-    };
-    match &config.host {
-        Host::Vercel {
-            token,
-            project,
-            team,
-        } => {
-            let provider = Vercel {
-                http: http.clone(),
-                api: base(Service::Vercel)?,
-                token: token.clone(),
-                project: project.clone(),
-                team: team.clone(),
-            };
-            flow(&provider, &config, ctx, &http).await
-        }
-        Host::Netlify { token, site } => {
-            let provider = Netlify {
-                http: http.clone(),
-                api: base(Service::Netlify)?,
-                token: token.clone(),
-                site: site.clone(),
-            };
-            flow(&provider, &config, ctx, &http).await
-        }
-        Host::Fs { target_dir } => {
-            let provider = FsHost {
-                target_dir: target_dir.clone(),
-                keep: config.keep,
-                site_url: config.site_url.clone(),
-            };
-            flow(&provider, &config, ctx, &http).await
-        }
-    }
+    let provider = AnyProvider::new(
+        &config.host,
+        &http,
+        ctx,
+        FsOptions {
+            keep: config.keep,
+            site_url: config.site_url.clone(),
+        },
+    )?;
+    flow(&provider, &config, ctx, &http).await
 }
 
 /// Wall time per phase, for the summary.
@@ -97,39 +64,6 @@ fn environment_name(config: &Config) -> String {
         (Environment::Preview, Some(n)) => format!("preview/pr-{n}"),
         (Environment::Preview, None) => "preview".into(),
     }
-}
-
-fn records(config: &Config, ctx: &Ctx) -> anyhow::Result<Records> {
-    Ok(match &config.record_store {
-        RecordStore::Fs(dir) => Records::Fs(FsRecords { dir: dir.clone() }),
-        RecordStore::GitHub => {
-            let (owner, repo) = ctx
-                .github
-                .owner_repo()
-                .context("the GitHub record store needs `GITHUB_REPOSITORY`")?;
-            let token = config
-                .github_token
-                .clone()
-                .context("the GitHub record store needs `github-token`")?;
-            // Retries on the record calls are short: a record is small and the deploy waits.
-            let http = HttpClient::new(ClientOptions {
-                retry: RetryPolicy {
-                    budget: Duration::from_secs(60),
-                    ..RetryPolicy::default()
-                },
-                ..ClientOptions::default()
-            })?;
-            Records::GitHub(GitHubRecords {
-                http,
-                api: Service::GitHub
-                    .base_url(|k| ctx.env.var(k))
-                    .map_err(|e| InputError::new("GITHUB_API_URL", e))?,
-                token,
-                owner: owner.to_owned(),
-                repo: repo.to_owned(),
-            })
-        }
-    })
 }
 
 /// Preflight problems as annotations; empty when the site may go.
@@ -302,7 +236,7 @@ async fn flow<P: Provider>(
 
     // 3. Record it as in progress.
     let t = Instant::now();
-    let records = records(config, ctx)?;
+    let records = open_records(&config.record_store, config.github_token.as_ref(), ctx)?;
     let record = Record {
         provider: provider.name().to_owned(),
         provider_deployment_id: staged.id.clone(),
@@ -311,7 +245,8 @@ async fn flow<P: Provider>(
         git_sha: config.git_ref.clone(),
         migration_version: config.migration_version.clone(),
         artifact_sha256: site.artifact_sha256.clone(),
-        created_at: now_rfc3339(),
+        // Milliseconds: file records are ordered by it, and two deploys can share a second.
+        created_at: now_rfc3339_millis(),
     };
     let record_id = records
         .create(&record, !production)
@@ -377,8 +312,23 @@ async fn flow<P: Provider>(
         .table(phases.table()));
     }
 
-    // 5. Promote, or give the preview its stable URL.
+    // 5. Promote, or give the preview its stable URL. With `rollback-on-failure`, what
+    // serves now is asked first: that is what goes back if the promoted release fails.
     let t = Instant::now();
+    let served_before = if production && config.rollback_on_failure {
+        match provider.live().await {
+            Ok(live) => live.filter(|id| *id != staged.id),
+            Err(e) => {
+                ctx.rt.annotate(&Annotation::warning(format!(
+                    "could not ask {} what serves production now ({e}); `rollback-on-failure` has nothing to go back to",
+                    provider.name()
+                )));
+                None
+            }
+        }
+    } else {
+        None
+    };
     let promoted = if production {
         provider.promote(&staged, &request).await.map(Some)
     } else if let Some(n) = config.pull_request {
@@ -414,7 +364,39 @@ async fn flow<P: Provider>(
     };
     phases.time(if production { "promote" } else { "alias" }, t);
 
-    // 6. Record success; older previews of the PR become inactive.
+    // 6. The post-promote check: what users get at the production URL.
+    if production {
+        let t = Instant::now();
+        let check = Check {
+            smoke_path: &config.smoke_path,
+            expect_text: config.expect_text.as_deref(),
+            deadline,
+        };
+        let live = verify::live_url(http, &url, config.spa, &check).await;
+        phases.time("check production", t);
+        if !live.ok {
+            let report = post_promote_failed(
+                provider,
+                config,
+                &records,
+                &record_id,
+                &environment,
+                served_before,
+                &live,
+                http,
+                log_url.as_deref(),
+                deadline,
+            )
+            .await;
+            return Ok(
+                base_report(report, &site, &staged, &records, &record_id, started)
+                    .field("post-promote check", live.detail.clone())
+                    .table(phases.table()),
+            );
+        }
+    }
+
+    // 7. Record success; older previews of the PR become inactive.
     let t = Instant::now();
     records
         .set_status(
@@ -465,6 +447,143 @@ async fn flow<P: Provider>(
         report = report.field("older previews set inactive", retired.to_string());
     }
     Ok(report.table(phases.table()))
+}
+
+/// Production serves the new release and it failed the check: put back what served before
+/// (`rollback-on-failure`), or say plainly that it is live and broken.
+#[allow(clippy::too_many_arguments)]
+async fn post_promote_failed<P: Provider>(
+    provider: &P,
+    config: &Config,
+    records: &Records,
+    record_id: &RecordId,
+    environment: &str,
+    served_before: Option<String>,
+    live: &Verification,
+    http: &HttpClient,
+    log_url: Option<&str>,
+    deadline: Instant,
+) -> Report {
+    let reason = format!("post-promote check failed: {}", live.detail);
+    fn failed<'a>(description: &'a str, log_url: Option<&'a str>) -> Status<'a> {
+        Status {
+            state: State::Failure,
+            description,
+            environment_url: None,
+            log_url,
+        }
+    }
+    let Some(previous) = served_before.filter(|_| config.rollback_on_failure) else {
+        let _ = records
+            .set_status(record_id, &failed(&format!("live, but {reason}"), log_url))
+            .await;
+        let hint = if config.rollback_on_failure {
+            "nothing served production before it, so there is nothing to go back to"
+        } else {
+            "run the rollback workflow, or set `rollback-on-failure: true` to have the deploy do it"
+        };
+        return Report::new(
+            Deploy::BIN,
+            Outcome::Failure,
+            "production serves the new release, and it failed the post-promote check",
+        )
+        .annotation(
+            Annotation::error(format!("{}; {hint}", live.detail))
+                .title("post-promote check failed"),
+        );
+    };
+    let check = Check {
+        smoke_path: &config.smoke_path,
+        expect_text: config.expect_text.as_deref(),
+        // The rollback gets its own minute even when the deploy used up its `timeout`.
+        deadline: deadline.max(Instant::now() + Duration::from_secs(60)),
+    };
+    let run = rollback::Execution {
+        reason: &reason,
+        spa: config.spa,
+        check: check.clone(),
+        deadline: check.deadline,
+        log_url,
+        from_state: State::Failure,
+    };
+    let outcome = match rollback::plan(
+        provider,
+        records,
+        environment,
+        &Want::Served(previous.clone()),
+    )
+    .await
+    {
+        Ok(plan) => rollback::execute(provider, records, &plan, http, &run)
+            .await
+            .map(|done| (plan, done)),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((plan, done)) if done.verification.ok => {
+            let mut report = Report::new(
+                Deploy::BIN,
+                Outcome::Failure,
+                format!(
+                    "the post-promote check failed; production is back on {}",
+                    plan.target_label()
+                ),
+            )
+            .field("rolled back to", plan.target_label())
+            .field("production URL", done.url.clone())
+            .annotation(
+                Annotation::error(format!(
+                    "{}; rolled back to {} (`rollback-on-failure`)",
+                    live.detail,
+                    plan.target_label()
+                ))
+                .title("post-promote check failed"),
+            );
+            if plan.target.record.is_none() {
+                let _ = records
+                    .set_status(
+                        record_id,
+                        &failed(&format!("{reason}; rolled back to {previous}"), log_url),
+                    )
+                    .await;
+            }
+            for w in plan.warnings {
+                report = report.annotation(Annotation::warning(w));
+            }
+            report
+        }
+        Ok((plan, done)) => Report::new(
+            Deploy::BIN,
+            Outcome::Failure,
+            "the post-promote check failed, and so did the release rolled back to",
+        )
+        .annotation(
+            Annotation::error(format!(
+                "{}; rolled back to {}, which fails too: {}",
+                live.detail,
+                plan.target_label(),
+                done.verification.detail
+            ))
+            .title("post-promote check failed"),
+        ),
+        Err(e) => {
+            let _ = records
+                .set_status(record_id, &failed(&format!("live, but {reason}"), log_url))
+                .await;
+            Report::new(
+                Deploy::BIN,
+                Outcome::Failure,
+                "the post-promote check failed, and the automatic rollback did not happen",
+            )
+            .annotation(
+                Annotation::error(format!(
+                    "{}; rolling back to `{previous}` failed: {e}",
+                    live.detail
+                ))
+                .title("post-promote check failed"),
+            )
+        }
+    }
 }
 
 fn base_report(

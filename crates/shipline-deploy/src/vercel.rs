@@ -13,7 +13,7 @@ use shipline_http::{HttpClient, Request};
 
 use crate::Environment;
 use crate::provider::{
-    Content, DeployError, Provider, StageRequest, Staged, for_each_concurrent, https_url,
+    Content, DeployError, Provider, StageRequest, Staged, Switch, for_each_concurrent, https_url,
     polling_delay,
 };
 use crate::site::sha1_hex;
@@ -113,22 +113,7 @@ impl Vercel {
     /// The project's name (deployments are named after it), and a check that the token,
     /// team and project go together before anything is uploaded.
     async fn project_name(&self) -> Result<String, DeployError> {
-        let req = Request::get(self.url(&format!("v9/projects/{}", self.project), &[])?)
-            .bearer(&self.token);
-        let response = self.http.send(req).await?;
-        if response.status.as_u16() == 404 {
-            return Err(DeployError::Input(InputError::new(
-                "project",
-                format!(
-                    "Vercel has no project `{}` (in this `team`, if one is set)",
-                    self.project
-                ),
-            )));
-        }
-        let project: Value = response
-            .error_for_status()
-            .map_err(|e| DeployError::from_host("Vercel", e))?
-            .json()?;
+        let project = self.project().await?;
         Ok(project["name"].as_str().unwrap_or(&self.project).to_owned())
     }
 
@@ -261,6 +246,115 @@ impl Vercel {
         )))
     }
 
+    /// The project, with a 404 named as the `project` input.
+    async fn project(&self) -> Result<Value, DeployError> {
+        let req = Request::get(self.url(&format!("v9/projects/{}", self.project), &[])?)
+            .bearer(&self.token);
+        let response = self.http.send(req).await?;
+        if response.status.as_u16() == 404 {
+            return Err(DeployError::Input(InputError::new(
+                "project",
+                format!(
+                    "Vercel has no project `{}` (in this `team`, if one is set)",
+                    self.project
+                ),
+            )));
+        }
+        Ok(response
+            .error_for_status()
+            .map_err(|e| DeployError::from_host("Vercel", e))?
+            .json()?)
+    }
+
+    /// Starts a promote or rollback job and waits for it, as the CLI does, every 250 ms
+    /// (`rollback/status.ts`); returns the production URL.
+    async fn alias_job(
+        &self,
+        id: &str,
+        how: Switch,
+        reason: Option<&str>,
+        deadline: Instant,
+    ) -> Result<String, DeployError> {
+        let query: Vec<(&str, &str)> = reason.map(|r| ("description", r)).into_iter().collect();
+        let path = match how {
+            Switch::Promote => format!("v10/projects/{}/promote/{id}", self.project),
+            Switch::Rollback => format!("v1/projects/{}/rollback/{id}", self.project),
+        };
+        // Asking for the same job twice leaves production on the same deployment, so it
+        // may be retried.
+        let req = Request::post(self.url(&path, &query)?)
+            .bearer(&self.token)
+            .json(&json!({}))
+            .idempotent();
+        self.http
+            .send_ok(req)
+            .await
+            .map_err(|e| DeployError::from_host("Vercel", e))?;
+        let word = how.word();
+        loop {
+            let project = self
+                .get(
+                    &format!("v9/projects/{}", self.project),
+                    &[("rollbackInfo", "true")],
+                )
+                .await?;
+            let job = &project["lastAliasRequest"];
+            if job["toDeploymentId"] == id {
+                match job["jobStatus"].as_str().unwrap_or_default() {
+                    "succeeded" => {
+                        let alias = project["targets"]["production"]["alias"][0].as_str();
+                        let own = self.get(&format!("v13/deployments/{id}"), &[]).await;
+                        let fallback = own
+                            .ok()
+                            .and_then(|d| d["url"].as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        return Ok(https_url(alias.unwrap_or(&fallback)));
+                    }
+                    s @ ("failed" | "skipped") => {
+                        let failed = self.failed_aliases().await;
+                        return Err(DeployError::Failed(format!(
+                            "Vercel's {word} to `{id}` {s}{failed}; production still serves what it served before"
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+            if deadline.saturating_duration_since(Instant::now()) <= Duration::from_millis(250) {
+                return Err(DeployError::Timeout(format!(
+                    "waiting for Vercel's {word} to `{id}`"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// `: aliases not moved: a, b` from the failed job's alias list (best effort: the job
+    /// already failed, and that is the error to report).
+    async fn failed_aliases(&self) -> String {
+        let list = self
+            .get(
+                &format!("v1/projects/{}/promote/aliases", self.project),
+                &[("failedOnly", "true"), ("limit", "20")],
+            )
+            .await;
+        let names: Vec<String> = list
+            .ok()
+            .map(|l| {
+                l["aliases"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a["alias"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!("; aliases not moved: {}", names.join(", "))
+        }
+    }
+
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, DeployError> {
         let req = Request::get(self.url(path, query)?).bearer(&self.token);
         let response = self
@@ -359,6 +453,7 @@ impl Provider for Vercel {
             files_uploaded: files,
             bytes_uploaded: bytes,
             site_url: None,
+            site_name: None,
         })
     }
 
@@ -367,52 +462,48 @@ impl Provider for Vercel {
         staged: &Staged,
         request: &StageRequest<'_>,
     ) -> Result<String, DeployError> {
-        let url = self.url(
-            &format!("v10/projects/{}/promote/{}", self.project, staged.id),
-            &[],
-        )?;
-        // A promote that already happened is promoted again: no harm, so it may be retried.
-        let req = Request::post(url)
-            .bearer(&self.token)
-            .json(&json!({}))
-            .idempotent();
-        self.http
-            .send_ok(req)
+        self.alias_job(&staged.id, Switch::Promote, None, request.deadline)
             .await
-            .map_err(|e| DeployError::from_host("Vercel", e))?;
-        // The promote job runs behind the answer (202 when queued): wait for it, as the CLI
-        // does, every 250 ms.
-        loop {
-            let project = self
-                .get(
-                    &format!("v9/projects/{}", self.project),
-                    &[("rollbackInfo", "true")],
-                )
-                .await?;
-            let job = &project["lastAliasRequest"];
-            if job["toDeploymentId"] == staged.id.as_str() {
-                match job["jobStatus"].as_str().unwrap_or_default() {
-                    "succeeded" => {
-                        let alias = project["targets"]["production"]["alias"][0].as_str();
-                        return Ok(https_url(alias.unwrap_or(&staged.url)));
-                    }
-                    s @ ("failed" | "skipped") => {
-                        return Err(DeployError::Failed(format!(
-                            "Vercel's promote of `{}` {s}; production still serves the previous deployment",
-                            staged.id
-                        )));
-                    }
-                    _ => {}
-                }
-            }
-            if request.remaining("promoting")? <= Duration::from_millis(250) {
-                return Err(DeployError::Timeout(format!(
-                    "waiting for Vercel to promote `{}`",
-                    staged.id
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    async fn live(&self) -> Result<Option<String>, DeployError> {
+        let project = self.project().await?;
+        Ok(project["targets"]["production"]["id"]
+            .as_str()
+            .map(str::to_owned))
+    }
+
+    async fn find(&self, id: &str) -> Result<Option<Switch>, DeployError> {
+        let req =
+            Request::get(self.url(&format!("v13/deployments/{id}"), &[])?).bearer(&self.token);
+        let response = self.http.send(req).await?;
+        if response.status.as_u16() == 404 {
+            return Ok(None);
         }
+        let d: Value = response
+            .error_for_status()
+            .map_err(|e| DeployError::from_host("Vercel", e))?
+            .json()?;
+        if d["readyState"] != "READY" {
+            return Ok(None);
+        }
+        // Vercel rolls back only to a deployment that served production; one that was
+        // staged and never promoted is promoted instead.
+        Ok(Some(if d["readySubstate"] == "PROMOTED" {
+            Switch::Rollback
+        } else {
+            Switch::Promote
+        }))
+    }
+
+    async fn switch_to(
+        &self,
+        id: &str,
+        how: Switch,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<String, DeployError> {
+        self.alias_job(id, how, Some(reason), deadline).await
     }
 
     async fn alias_preview(

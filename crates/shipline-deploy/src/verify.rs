@@ -83,6 +83,24 @@ pub async fn over_http(http: &HttpClient, base: &str, check: &Check<'_>) -> Veri
     last
 }
 
+/// Checks what production serves now: over HTTP, or on disk for a `file://` URL (an fs
+/// host without `site-url`: the release `current` points at).
+pub async fn live_url(http: &HttpClient, url: &str, spa: bool, check: &Check<'_>) -> Verification {
+    if let Some(path) = url.strip_prefix("file://") {
+        let path = Path::new(path);
+        let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        return on_disk(&resolved, spa, check);
+    }
+    // One attempt per request: `over_http` has its own retries, tied to the deadline.
+    let once = HttpClient::new(shipline_http::ClientOptions {
+        retry: shipline_http::RetryPolicy::none(),
+        request_timeout: Duration::from_secs(15),
+        ..shipline_http::ClientOptions::default()
+    })
+    .unwrap_or_else(|_| http.clone());
+    over_http(&once, url, check).await
+}
+
 /// For a release that is not linked yet (fs): resolve the smoke path as the web server
 /// would (a directory's `index.html`, `<path>.html`, and with `spa` the root `index.html`).
 pub fn on_disk(release: &Path, spa: bool, check: &Check<'_>) -> Verification {

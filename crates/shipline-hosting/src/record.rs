@@ -36,6 +36,18 @@ pub enum State {
 }
 
 impl State {
+    /// GitHub's seven states folded into ours: `error` is a failure, `queued` and `pending`
+    /// are still in progress.
+    pub fn from_github(state: &str) -> Option<State> {
+        Some(match state {
+            "success" => State::Success,
+            "failure" | "error" => State::Failure,
+            "inactive" => State::Inactive,
+            "in_progress" | "queued" | "pending" => State::InProgress,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::InProgress => "in_progress",
@@ -91,6 +103,23 @@ impl From<HttpError> for RecordError {
 /// The id of a written record (a GitHub deployment id, or a file name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordId(pub String);
+
+/// A record's newest status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Latest {
+    pub state: State,
+    pub description: String,
+}
+
+/// One deployment of an environment's history.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub id: RecordId,
+    /// `None`: not a shipline deployment (another tool made it).
+    pub record: Option<Record>,
+    /// Known without another call for file records; GitHub's is read on demand.
+    pub latest: Option<Latest>,
+}
 
 /// GitHub Deployments of one repository.
 #[derive(Debug, Clone)]
@@ -173,6 +202,58 @@ impl GitHubRecords {
                     message: "no `id` in the answer".into(),
                 })
             })
+    }
+
+    /// One page of the environment's deployments, newest first, and the next page.
+    pub async fn history_page(
+        &self,
+        environment: &str,
+        page: Option<SafeUrl>,
+    ) -> Result<(Vec<HistoryEntry>, Option<SafeUrl>), RecordError> {
+        let url = match page {
+            Some(url) => url,
+            None => {
+                let mut url = self.url("deployments")?.into_inner();
+                url.query_pairs_mut()
+                    .append_pair("environment", environment)
+                    .append_pair("per_page", "100");
+                SafeUrl::from(url)
+            }
+        };
+        let response = self.http.send_ok(self.request(Request::get(url))).await?;
+        let list: Vec<Value> = response.json()?;
+        let entries = list
+            .iter()
+            .filter_map(|d| {
+                let id = d["id"].as_u64()?;
+                Some(HistoryEntry {
+                    id: RecordId(id.to_string()),
+                    // Another tool's deployment has no `payload.shipline`: skipped by readers.
+                    record: serde_json::from_value(d["payload"]["shipline"].clone()).ok(),
+                    latest: None,
+                })
+            })
+            .collect();
+        Ok((entries, response.next_page()))
+    }
+
+    /// The newest status of a deployment (GitHub lists them newest first).
+    pub async fn latest_status(&self, id: &RecordId) -> Result<Option<Latest>, RecordError> {
+        let mut url = self
+            .url(&format!("deployments/{}/statuses", id.0))?
+            .into_inner();
+        url.query_pairs_mut().append_pair("per_page", "1");
+        let list: Vec<Value> = self
+            .http
+            .send_ok(self.request(Request::get(SafeUrl::from(url))))
+            .await?
+            .json()?;
+        Ok(list.first().and_then(|s| {
+            Some(Latest {
+                state: State::from_github(s["state"].as_str()?)?,
+                description: s["description"].as_str().unwrap_or_default().to_owned(),
+            })
+        }))
     }
 
     pub async fn set_status(&self, id: &RecordId, status: &Status<'_>) -> Result<(), RecordError> {
@@ -342,6 +423,22 @@ impl FsRecords {
         Ok(out)
     }
 
+    /// The environment's records as history entries, newest first.
+    pub fn history(&self, environment: &str) -> Result<Vec<HistoryEntry>, RecordError> {
+        Ok(self
+            .list(environment)?
+            .into_iter()
+            .map(|entry| HistoryEntry {
+                id: RecordId(self.path(&entry.shipline).display().to_string()),
+                latest: Some(Latest {
+                    state: entry.state,
+                    description: entry.description,
+                }),
+                record: Some(entry.shipline),
+            })
+            .collect())
+    }
+
     /// Other records of the environment become `inactive` (superseded previews).
     pub fn retire_older(
         &self,
@@ -438,11 +535,72 @@ impl Records {
         }
     }
 
+    /// The environment's deployments, newest first, read a page at a time as needed.
+    pub fn history(&self, environment: &str) -> History<'_> {
+        History {
+            records: self,
+            environment: environment.to_owned(),
+            buffer: std::collections::VecDeque::new(),
+            next: None,
+            started: false,
+            pages: 0,
+        }
+    }
+
+    /// The entry's newest status: one call for a GitHub record, none for a file.
+    pub async fn latest(&self, entry: &HistoryEntry) -> Result<Option<Latest>, RecordError> {
+        match (&entry.latest, self) {
+            (Some(latest), _) => Ok(Some(latest.clone())),
+            (None, Records::GitHub(g)) => g.latest_status(&entry.id).await,
+            (None, Records::Fs(_)) => Ok(None),
+        }
+    }
+
     /// The id to show as `github-deployment-id` (empty for file records).
     pub fn github_id(&self, id: &RecordId) -> String {
         match self {
             Records::GitHub(_) => id.0.clone(),
             Records::Fs(_) => String::new(),
+        }
+    }
+}
+
+/// A walk through an environment's history, newest first.
+pub struct History<'a> {
+    records: &'a Records,
+    environment: String,
+    buffer: std::collections::VecDeque<HistoryEntry>,
+    next: Option<SafeUrl>,
+    started: bool,
+    /// Pages read so far (GitHub: list calls made).
+    pub pages: usize,
+}
+
+impl History<'_> {
+    pub async fn next(&mut self) -> Result<Option<HistoryEntry>, RecordError> {
+        loop {
+            if let Some(entry) = self.buffer.pop_front() {
+                return Ok(Some(entry));
+            }
+            if self.started && self.next.is_none() {
+                return Ok(None);
+            }
+            let first = !self.started;
+            self.started = true;
+            self.pages += 1;
+            match self.records {
+                Records::Fs(f) => {
+                    if first {
+                        self.buffer.extend(f.history(&self.environment)?);
+                    }
+                }
+                Records::GitHub(g) => {
+                    let (entries, next) =
+                        g.history_page(&self.environment, self.next.take()).await?;
+                    self.buffer.extend(entries);
+                    self.next = next;
+                }
+            }
         }
     }
 }

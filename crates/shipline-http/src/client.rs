@@ -125,6 +125,15 @@ impl Response {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The `rel="next"` page of a paginated answer (RFC 8288 `Link`, as GitHub sends it),
+    /// only when it stays on the origin the request went to: a token is never sent elsewhere.
+    pub fn next_page(&self) -> Option<SafeUrl> {
+        let next = next_link(self.header("link")?)?;
+        let url = SafeUrl::parse(&next).ok()?;
+        let (a, b) = (url.expose(), self.url.expose());
+        (a.origin() == b.origin()).then_some(url)
+    }
+
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
         serde_json::from_slice(&self.body).map_err(|e| HttpError::Decode {
             request: request_line(&self.method, &self.url),
@@ -144,6 +153,19 @@ impl Response {
             body: self.body,
         })
     }
+}
+
+/// The target of the `rel="next"` entry of a `Link` header value.
+pub fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim();
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| target.to_owned())
+    })
 }
 
 /// The service's own words from an error body: `message`, `error.message` or `error`, else
@@ -402,4 +424,23 @@ fn error_chain(error: reqwest::Error) -> String {
         next = err.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn the_next_page_is_read_from_a_link_header() {
+        let github = r#"<https://api.github.com/repositories/1/deployments?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/deployments?per_page=100&page=4>; rel="last""#;
+        assert_eq!(
+            next_link(github).as_deref(),
+            Some("https://api.github.com/repositories/1/deployments?per_page=100&page=2")
+        );
+        assert_eq!(
+            next_link(r#"<https://x/?page=1>; rel="first", <https://x/?page=3>; rel="prev""#),
+            None
+        );
+        assert_eq!(next_link(""), None);
+    }
 }

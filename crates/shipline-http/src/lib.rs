@@ -9,7 +9,7 @@ mod client;
 mod retry;
 mod service;
 
-pub use client::{ClientOptions, HttpClient, HttpError, Request, Response, Safety};
+pub use client::{ClientOptions, HttpClient, HttpError, Request, Response, Safety, next_link};
 pub use reqwest::Method;
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use service::Service;

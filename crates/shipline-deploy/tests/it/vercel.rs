@@ -50,7 +50,7 @@ fn production_is_staged_verified_promoted_and_recorded() {
     assert!(
         requests
             .iter()
-            .filter(|r| !r.path.starts_with("/_sites/"))
+            .filter(|r| !r.path.starts_with("/_"))
             .all(|r| r.query_param("teamId").as_deref() == Some(TEAM)),
         "teamId on every API call"
     );
@@ -114,8 +114,15 @@ fn production_is_staged_verified_promoted_and_recorded() {
         .expect("promote");
     assert!(verified < promoted, "{order:?}");
     assert_eq!(v.state().production.as_deref(), Some("dpl_0001"));
+    // Then the production domain itself was checked.
+    let checked = order
+        .iter()
+        .position(|l| l == "GET /_production/")
+        .expect("post-promote check");
+    assert!(promoted < checked, "{order:?}");
 
-    assert_eq!(result.outputs["url"], "https://webapp.vercel.app");
+    let production_url = format!("http://{}/_production", v.addr());
+    assert_eq!(result.outputs["url"], production_url);
     assert_eq!(result.outputs["deployment-id"], "dpl_0001");
     assert_eq!(result.outputs["files-total"], "6");
     assert_eq!(result.outputs["files-uploaded"], "6");
@@ -142,9 +149,15 @@ fn production_is_staged_verified_promoted_and_recorded() {
         last["log_url"],
         "https://github.com/acme/webapp/actions/runs/4242"
     );
-    assert_eq!(last["environment_url"], "https://webapp.vercel.app");
+    assert_eq!(last["environment_url"], production_url.as_str());
 
-    for phase in ["preflight", "upload and stage", "verify", "promote"] {
+    for phase in [
+        "preflight",
+        "upload and stage",
+        "verify",
+        "promote",
+        "check production",
+    ] {
         assert!(result.summary.contains(phase), "{}", result.summary);
     }
     assert!(!result.shown().contains(TOKEN));

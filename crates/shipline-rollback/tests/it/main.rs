@@ -1,10 +1,16 @@
 //! `shipline-rollback` as a process in a simulated Actions step.
 #![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
+mod common;
+mod fs;
+mod migrations;
+mod netlify;
+mod vercel;
+
 use shipline_rollback::Rollback;
 use shipline_testkit::{ActionsStep, contract};
 
-const EXE: &str = env!("CARGO_BIN_EXE_shipline-rollback");
+use common::EXE;
 
 fn step() -> ActionsStep {
     ActionsStep::with_event("workflow_dispatch", "workflow_dispatch.json")
@@ -20,14 +26,14 @@ fn help_and_bad_arguments() {
 }
 
 #[test]
-fn valid_inputs_reach_the_not_yet_built_rollback() {
+fn in_actions_the_records_need_a_github_token() {
     let result = step().run(EXE, &[]);
-    contract::assert_not_implemented(&result, "shipline-rollback", 5);
-    let result = step()
-        .input("to", "dpl_abc")
-        .input("reason", "checkout broken")
-        .run(EXE, &[]);
-    contract::assert_not_implemented(&result, "shipline-rollback", 5);
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result.stdout.contains("::error title=invalid input `github-token`::is required to read and update the deployment records on GitHub"),
+        "{}",
+        result.stdout
+    );
 }
 
 #[test]
@@ -45,7 +51,14 @@ fn with_migrations_needs_a_database() {
         .input("with-migrations", "true")
         .env("DATABASE_URL", "postgres://u:p4ss@h/db")
         .run(EXE, &[]);
-    contract::assert_not_implemented(&result, "shipline-rollback", 5);
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("::error title=invalid input `directory`::"),
+        "the migrations folder is checked before anything runs: {}",
+        result.stdout
+    );
     assert!(!result.shown().contains("p4ss"), "{}", result.shown());
 }
 
@@ -59,6 +72,8 @@ fn bad_values_exit_2_naming_the_input() {
             "is not `previous`, a deployment id or a git SHA",
         ),
         ("dry-run", "sure", "is not a boolean"),
+        ("timeout", "soon", "`soon`"),
+        ("smoke-path", "health", "must be a path starting with `/`"),
     ] {
         let result = step().input(input, value).run(EXE, &[]);
         assert_eq!(result.code, Some(2), "{input}");

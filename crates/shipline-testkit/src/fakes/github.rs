@@ -77,6 +77,69 @@ impl GitHubState {
         simple
     }
 
+    /// Creates a deployment as `POST /repos/{owner}/{repo}/deployments` does (tests seed a
+    /// history with it).
+    pub fn add_deployment(
+        &mut self,
+        owner: &str,
+        repo: &str,
+        git_ref: &str,
+        body: &Value,
+    ) -> Value {
+        let (id, now) = self.tick();
+        let environment = body["environment"]
+            .as_str()
+            .unwrap_or("production")
+            .to_owned();
+        let mut d: Value = serde_json::from_str(DEPLOYMENT).unwrap();
+        let base = format!("https://api.github.com/repos/{owner}/{repo}");
+        d["id"] = id.into();
+        d["node_id"] = format!("DE_{id}").into();
+        d["ref"] = git_ref.into();
+        d["sha"] = body["sha"].as_str().unwrap_or(git_ref).into();
+        d["task"] = body["task"].as_str().unwrap_or("deploy").into();
+        d["payload"] = match &body["payload"] {
+            Value::Null => json!({}),
+            Value::String(text) => serde_json::from_str(text).unwrap_or(json!({})),
+            other => other.clone(),
+        };
+        d["environment"] = environment.clone().into();
+        d["original_environment"] = environment.clone().into();
+        d["description"] = body["description"].clone();
+        d["creator"] = self.user(&self.login.clone());
+        d["created_at"] = now.clone().into();
+        d["updated_at"] = now.into();
+        d["transient_environment"] = body["transient_environment"]
+            .as_bool()
+            .unwrap_or(false)
+            .into();
+        d["production_environment"] = body["production_environment"]
+            .as_bool()
+            .unwrap_or(environment == "production")
+            .into();
+        d["url"] = format!("{base}/deployments/{id}").into();
+        d["statuses_url"] = format!("{base}/deployments/{id}/statuses").into();
+        d["repository_url"] = base.into();
+        self.deployments.push(d.clone());
+        d
+    }
+
+    /// Adds a status to a deployment, as `POST …/statuses` does without `auto_inactive`.
+    pub fn add_status(&mut self, id: u64, state: &str, description: &str) {
+        let Some(deployment) = self.deployments.iter().find(|d| d["id"] == id).cloned() else {
+            return;
+        };
+        let status = new_status(
+            self,
+            "acme",
+            "webapp",
+            &deployment,
+            state,
+            &json!({ "description": description }),
+        );
+        self.statuses.entry(id).or_default().push(status);
+    }
+
     /// Adds a comment as another user (to test that only our own marker is trusted).
     pub fn add_comment_by(&mut self, number: u64, login: &str, body: &str) -> u64 {
         let comment = self.new_comment(number, login, body);
@@ -290,41 +353,7 @@ async fn create_deployment(
     let Some(git_ref) = body["ref"].as_str() else {
         return invalid("ref");
     };
-    let (id, now) = state.tick();
-    let environment = body["environment"]
-        .as_str()
-        .unwrap_or("production")
-        .to_owned();
-    let mut d: Value = serde_json::from_str(DEPLOYMENT).unwrap();
-    let base = format!("https://api.github.com/repos/{owner}/{repo}");
-    d["id"] = id.into();
-    d["node_id"] = format!("DE_{id}").into();
-    d["ref"] = git_ref.into();
-    d["sha"] = body["sha"].as_str().unwrap_or(git_ref).into();
-    d["task"] = body["task"].as_str().unwrap_or("deploy").into();
-    d["payload"] = match &body["payload"] {
-        Value::Null => json!({}),
-        Value::String(text) => serde_json::from_str(text).unwrap_or(json!({})),
-        other => other.clone(),
-    };
-    d["environment"] = environment.clone().into();
-    d["original_environment"] = environment.clone().into();
-    d["description"] = body["description"].clone();
-    d["creator"] = state.user(&state.login.clone());
-    d["created_at"] = now.clone().into();
-    d["updated_at"] = now.into();
-    d["transient_environment"] = body["transient_environment"]
-        .as_bool()
-        .unwrap_or(false)
-        .into();
-    d["production_environment"] = body["production_environment"]
-        .as_bool()
-        .unwrap_or(environment == "production")
-        .into();
-    d["url"] = format!("{base}/deployments/{id}").into();
-    d["statuses_url"] = format!("{base}/deployments/{id}/statuses").into();
-    d["repository_url"] = base.into();
-    state.deployments.push(d.clone());
+    let d = state.add_deployment(&owner, &repo, git_ref, &body);
     super::json(StatusCode::CREATED, d)
 }
 

@@ -25,7 +25,72 @@ pub struct NetlifyState {
     pub deploys: Vec<Value>,
     /// The deploy the site serves.
     pub published: Option<String>,
+    /// While one of these deploys is published, the site's domain answers with the status
+    /// (a release that breaks on the real domain: what a post-publish check catches).
+    pub broken: BTreeMap<String, u16>,
     next: u64,
+}
+
+impl NetlifyState {
+    /// Creates a deploy as `POST /sites/{site_id}/deploys` does.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_deploy(
+        &mut self,
+        site: &str,
+        host: &str,
+        files: serde_json::Map<String, Value>,
+        required: BTreeSet<String>,
+        draft: bool,
+        body: &Value,
+        title: Value,
+    ) -> Value {
+        self.next += 1;
+        let n = self.next;
+        let id = format!("{n:024x}");
+        let now = timestamp(n);
+        let deploy = json!({
+            "id": id, "site_id": site, "user_id": "user-0001", "build_id": null,
+            "state": if required.is_empty() { "ready" } else { "uploading" },
+            "name": "webapp",
+            // The site's domain, served by this fake (a real one: `https://webapp.netlify.app`).
+            "url": format!("http://{host}/_production"), "ssl_url": format!("http://{host}/_production"),
+            "admin_url": "https://app.netlify.com/sites/webapp",
+            // Where this fake serves the deploy (a real one: `https://{id}--webapp.netlify.app`).
+            "deploy_url": format!("http://{host}/_sites/{id}"),
+            "deploy_ssl_url": format!("http://{host}/_sites/{id}"),
+            "screenshot_url": null, "review_id": null, "draft": draft,
+            "required": required, "required_functions": [], "error_message": null,
+            "branch": body["branch"].as_str().unwrap_or("main"), "commit_ref": body["commit_ref"].clone(),
+            "commit_url": null, "skipped": null, "created_at": now, "updated_at": now, "published_at": null,
+            "title": title, "context": if draft { "deploy-preview" } else { "production" },
+            "locked": null, "review_url": null, "framework": null, "function_schedules": [],
+            "files": files,
+        });
+        self.deploys.push(deploy.clone());
+        deploy
+    }
+
+    /// Seeds a ready deploy serving `files` (path → bytes), as if deployed before the test.
+    pub fn add_ready_deploy(&mut self, host: &str, files: &[(&str, &[u8])]) -> String {
+        let mut map = serde_json::Map::new();
+        for (path, content) in files {
+            let sha = hex::encode(sha1::Sha1::digest(content));
+            self.files
+                .insert(sha.clone(), Bytes::copy_from_slice(content));
+            map.insert(format!("/{path}"), sha.into());
+        }
+        let site = self.site_id.clone();
+        let d = self.insert_deploy(
+            &site,
+            host,
+            map,
+            BTreeSet::new(),
+            true,
+            &json!({}),
+            Value::Null,
+        );
+        d["id"].as_str().unwrap_or_default().to_owned()
+    }
 }
 
 /// The fake Netlify API.
@@ -41,11 +106,13 @@ pub fn start(token: &str) -> Netlify {
         files: BTreeMap::new(),
         deploys: Vec::new(),
         published: None,
+        broken: BTreeMap::new(),
         next: 0,
     }));
     let (router, routes) = Routes::new("/api/v1")
         .add("post", "/sites/{site_id}/deploys", post(create_deploy))
         .add("get", "/sites/{site_id}/deploys", get(list_deploys))
+        .add("get", "/sites/{site_id}", get(get_site))
         .add("get", "/deploys/{deploy_id}", get(get_deploy))
         .add_as(
             "put",
@@ -65,6 +132,10 @@ pub fn start(token: &str) -> Netlify {
         .route("/_sites/{id}", get(serve_root))
         .route("/_sites/{id}/", get(serve_root))
         .route("/_sites/{id}/{*path}", get(serve_path))
+        // The site's own domain: whatever deploy is published.
+        .route("/_production", get(serve_production_root))
+        .route("/_production/", get(serve_production_root))
+        .route("/_production/{*path}", get(serve_production))
         .with_state(state.clone());
     ServiceFake::start("netlify", "/api/v1", state, router.merge(sites), routes)
 }
@@ -106,10 +177,6 @@ async fn create_deploy(
         .filter(|sha| !state.files.contains_key(*sha))
         .map(str::to_owned)
         .collect();
-    state.next += 1;
-    let n = state.next;
-    let id = format!("{n:024x}");
-    let now = timestamp(n);
     let draft = body["draft"].as_bool().unwrap_or(false);
     let host = headers
         .get("host")
@@ -120,23 +187,7 @@ async fn create_deploy(
         .get("title")
         .map(|t| Value::from(t.as_str()))
         .unwrap_or(body["title"].clone());
-    let deploy = json!({
-        "id": id, "site_id": site, "user_id": "user-0001", "build_id": null,
-        "state": if required.is_empty() { "ready" } else { "uploading" },
-        "name": "webapp", "url": "https://webapp.netlify.app", "ssl_url": "https://webapp.netlify.app",
-        "admin_url": "https://app.netlify.com/sites/webapp",
-        // Where this fake serves the deploy (a real one: `https://{id}--webapp.netlify.app`).
-        "deploy_url": format!("http://{host}/_sites/{id}"),
-        "deploy_ssl_url": format!("http://{host}/_sites/{id}"),
-        "screenshot_url": null, "review_id": null, "draft": draft,
-        "required": required, "required_functions": [], "error_message": null,
-        "branch": body["branch"].as_str().unwrap_or("main"), "commit_ref": body["commit_ref"].clone(),
-        "commit_url": null, "skipped": null, "created_at": now, "updated_at": now, "published_at": null,
-        "title": title, "context": if draft { "deploy-preview" } else { "production" },
-        "locked": null, "review_url": null, "framework": null, "function_schedules": [],
-        "files": files.clone(),
-    });
-    state.deploys.push(deploy.clone());
+    let deploy = state.insert_deploy(&site, &host, files.clone(), required, draft, &body, title);
     super::json(StatusCode::OK, public(&deploy))
 }
 
@@ -259,6 +310,67 @@ async fn restore(
     state.published = Some(id);
     // 201, as the description has it.
     super::json(StatusCode::CREATED, answer)
+}
+
+async fn get_site(
+    State(s): State<Shared>,
+    Path(site): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&s);
+    if let Err(e) = check(&state, &headers, Some(&site)) {
+        return e;
+    }
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let url = format!("http://{host}/_production");
+    let mut body = json!({
+        "id": state.site_id, "state": "current", "plan": "nf_team_dev", "name": "webapp",
+        "url": url, "ssl_url": url, "admin_url": "https://app.netlify.com/sites/webapp",
+        "created_at": timestamp(0), "updated_at": timestamp(state.next), "user_id": "user-0001",
+        "ssl": true, "force_ssl": true, "managed_dns": true, "deploy_url": url,
+        "account_id": "acct-0001", "account_name": "Acme", "account_slug": "acme",
+    });
+    if let Some(d) = state
+        .published
+        .as_ref()
+        .and_then(|id| state.deploys.iter().find(|d| d["id"] == id.as_str()))
+    {
+        body["published_deploy"] = public(d);
+    }
+    super::json(StatusCode::OK, body)
+}
+
+async fn serve_production_root(State(s): State<Shared>) -> Response {
+    serve_production_path(&s, "")
+}
+
+async fn serve_production(State(s): State<Shared>, Path(path): Path<String>) -> Response {
+    serve_production_path(&s, &path)
+}
+
+fn serve_production_path(s: &Shared, path: &str) -> Response {
+    use axum::response::IntoResponse as _;
+    let (published, broken) = {
+        let state = lock(s);
+        (
+            state.published.clone(),
+            state
+                .published
+                .as_ref()
+                .and_then(|id| state.broken.get(id).copied()),
+        )
+    };
+    if let Some(status) = broken {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        return (status, "Site not found").into_response();
+    }
+    match published {
+        Some(id) => serve(s, &id, path),
+        None => (StatusCode::NOT_FOUND, "Not Found").into_response(),
+    }
 }
 
 async fn serve_root(State(s): State<Shared>, Path(id): Path<String>) -> Response {

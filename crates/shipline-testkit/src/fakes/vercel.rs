@@ -42,12 +42,98 @@ pub struct VercelState {
     pub aliases: BTreeMap<String, String>,
     /// Uploads larger than this answer 413 (a plan's per-file limit).
     pub max_file_size: Option<usize>,
+    /// The next promote or rollback job ends `failed`, with these aliases not moved.
+    pub fail_next_job: Option<Vec<String>>,
+    /// Aliases the last job failed to move (`GET /v1/projects/{id}/promote/aliases?failedOnly=true`).
+    pub failed_aliases: Vec<String>,
+    /// Deployments that production traffic has gone to (`readySubstate: PROMOTED`).
+    pub promoted: BTreeSet<String>,
+    /// While production is one of these deployments, its domain answers with the status (a
+    /// domain or edge config broken by that release: what a post-promote check catches).
+    pub broken: BTreeMap<String, u16>,
     /// Each deployment's files: path → SHA-1 (what `/_sites/{id}/…` serves).
     pub deployment_files: BTreeMap<String, BTreeMap<String, String>>,
     /// The request that created each deployment, minus nothing: an identical request
     /// gets the same deployment back, as Vercel does without `forceNew`.
     dedup: BTreeMap<String, String>,
     next: u64,
+}
+
+impl VercelState {
+    /// Creates a deployment as `POST /v13/deployments` does once every file is uploaded.
+    fn insert_deployment(&mut self, host: &str, body: &Value, files: &[Value]) -> Value {
+        self.next += 1;
+        let n = self.next;
+        let id = format!("dpl_{n:04}");
+        let name = body["name"]
+            .as_str()
+            .unwrap_or(&self.project_name)
+            .to_owned();
+        let target = body["target"]
+            .as_str()
+            .map(Value::from)
+            .unwrap_or(Value::Null);
+        // Where this fake serves the deployment (a real one: `{name}-{hash}-{team}.vercel.app`).
+        let url = format!("{host}/_sites/{id}");
+        let deployment = json!({
+            "id": id, "url": url, "name": name, "version": 2, "readyState": "QUEUED", "status": "QUEUED",
+            "type": "LAMBDAS", "plan": "pro", "regions": ["iad1"], "env": [], "build": { "env": [] },
+            "meta": body["meta"].clone().as_object().cloned().unwrap_or_default(),
+            "projectSettings": body["projectSettings"].clone().as_object().cloned().unwrap_or_default(),
+            "creator": { "uid": "usr_shipline", "username": "shipline" },
+            "createdAt": 1_767_225_600_000u64 + n * 1000, "createdIn": "iad1",
+            "projectId": self.project_id, "ownerId": self.team.clone().unwrap_or_else(|| "usr_shipline".into()),
+            "target": target, "alias": [], "aliasAssigned": false, "aliasError": null,
+            "inspectorUrl": format!("https://vercel.com/acme/{name}/{id}"),
+            "public": false, "routes": null, "lambdas": [], "gitMetadata": body["gitMetadata"].clone(),
+            "autoAssignCustomDomains": body["autoAssignCustomDomains"].as_bool().unwrap_or(true),
+            "files": files.len(),
+        });
+        self.deployments.push(deployment.clone());
+        let map = files
+            .iter()
+            .filter_map(|f| {
+                Some((
+                    f["file"].as_str()?.to_owned(),
+                    f["sha"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        self.deployment_files.insert(id, map);
+        deployment
+    }
+
+    /// Seeds a READY production deployment serving `files` (path under the site → bytes),
+    /// as if deployed (and, with `promoted`, once served production) before the test.
+    pub fn add_ready_deployment(
+        &mut self,
+        host: &str,
+        files: &[(&str, &[u8])],
+        meta: Value,
+        promoted: bool,
+    ) -> String {
+        let mut list = Vec::new();
+        for (path, content) in files {
+            let sha = hex::encode(sha1::Sha1::digest(content));
+            self.files
+                .insert(sha.clone(), Bytes::copy_from_slice(content));
+            list.push(json!({ "file": format!(".vercel/output/static/{path}"), "sha": sha, "size": content.len() }));
+        }
+        let body = json!({ "name": self.project_name, "target": "production", "meta": meta, "autoAssignCustomDomains": false });
+        let d = self.insert_deployment(host, &body, &list);
+        let id = d["id"].as_str().unwrap_or_default().to_owned();
+        if let Some(d) = self.deployments.iter_mut().find(|d| d["id"] == id.as_str()) {
+            d["readyState"] = "READY".into();
+            d["status"] = "READY".into();
+            d["aliasAssigned"] = true.into();
+            d["alias"] = json!([d["url"].clone()]);
+            d["readySubstate"] = if promoted { "PROMOTED" } else { "STAGED" }.into();
+        }
+        if promoted {
+            self.promoted.insert(id.clone());
+        }
+        id
+    }
 }
 
 /// The fake Vercel API.
@@ -73,6 +159,10 @@ pub fn start(token: &str, team: Option<&str>) -> Vercel {
         production: None,
         aliases: BTreeMap::new(),
         max_file_size: None,
+        fail_next_job: None,
+        failed_aliases: Vec::new(),
+        promoted: BTreeSet::new(),
+        broken: BTreeMap::new(),
         deployment_files: BTreeMap::new(),
         dedup: BTreeMap::new(),
         next: 0,
@@ -94,6 +184,11 @@ pub fn start(token: &str, team: Option<&str>) -> Vercel {
         )
         .add("get", "/v9/projects/{idOrName}", get(get_project))
         .add("post", "/v2/deployments/{id}/aliases", post(assign_alias))
+        .add(
+            "get",
+            "/v1/projects/{projectId}/promote/aliases",
+            get(failed_aliases),
+        )
         .build(state.clone());
     // Not part of the API: each deployment's own URL, so a verification has something real
     // to request. The `url` of a deployment points here.
@@ -101,6 +196,10 @@ pub fn start(token: &str, team: Option<&str>) -> Vercel {
         .route("/_sites/{id}", get(serve_root))
         .route("/_sites/{id}/", get(serve_root))
         .route("/_sites/{id}/{*path}", get(serve_path))
+        // The production domain: whatever deployment production traffic goes to.
+        .route("/_production", get(serve_production_root))
+        .route("/_production/", get(serve_production_root))
+        .route("/_production/{*path}", get(serve_production))
         .with_state(state.clone());
     ServiceFake::start("vercel", "", state, router.merge(sites), routes)
 }
@@ -187,50 +286,46 @@ async fn create_deployment(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1")
         .to_owned();
-    state.next += 1;
-    let n = state.next;
-    let id = format!("dpl_{n:04}");
-    let name = body["name"]
-        .as_str()
-        .unwrap_or(&state.project_name)
-        .to_owned();
-    let target = body["target"]
-        .as_str()
-        .map(Value::from)
-        .unwrap_or(Value::Null);
-    // Where this fake serves the deployment (a real one: `{name}-{hash}-{team}.vercel.app`).
-    let url = format!("{host}/_sites/{id}");
-    let deployment = json!({
-        "id": id, "url": url, "name": name, "version": 2, "readyState": "QUEUED", "status": "QUEUED",
-        "type": "LAMBDAS", "plan": "pro", "regions": ["iad1"], "env": [], "build": { "env": [] },
-        "meta": body["meta"].clone().as_object().cloned().unwrap_or_default(),
-        "projectSettings": body["projectSettings"].clone().as_object().cloned().unwrap_or_default(),
-        "creator": { "uid": "usr_shipline", "username": "shipline" },
-        "createdAt": 1_767_225_600_000u64 + n * 1000, "createdIn": "iad1",
-        "projectId": state.project_id, "ownerId": state.team.clone().unwrap_or_else(|| "usr_shipline".into()),
-        "target": target, "alias": [], "aliasAssigned": false, "aliasError": null,
-        "inspectorUrl": format!("https://vercel.com/acme/{name}/{id}"),
-        "public": false, "routes": null, "lambdas": [], "gitMetadata": body["gitMetadata"].clone(),
-        "autoAssignCustomDomains": body["autoAssignCustomDomains"].as_bool().unwrap_or(true),
-        "files": files.len(),
-    });
-    state.deployments.push(deployment.clone());
-    state.dedup.insert(key, id.clone());
-    let map = files
-        .iter()
-        .filter_map(|f| {
-            Some((
-                f["file"].as_str()?.to_owned(),
-                f["sha"].as_str()?.to_owned(),
-            ))
-        })
-        .collect();
-    state.deployment_files.insert(id, map);
+    let deployment = state.insert_deployment(&host, &body, files);
+    state.dedup.insert(
+        key,
+        deployment["id"].as_str().unwrap_or_default().to_owned(),
+    );
     super::json(StatusCode::OK, deployment)
 }
 
 async fn serve_root(State(s): State<Shared>, Path(id): Path<String>) -> Response {
     serve(&s, &id, "")
+}
+
+async fn serve_production_root(State(s): State<Shared>) -> Response {
+    serve_production_path(&s, "")
+}
+
+async fn serve_production(State(s): State<Shared>, Path(path): Path<String>) -> Response {
+    serve_production_path(&s, &path)
+}
+
+fn serve_production_path(s: &Shared, path: &str) -> Response {
+    use axum::response::IntoResponse as _;
+    let (production, broken) = {
+        let state = lock(s);
+        (
+            state.production.clone(),
+            state
+                .production
+                .as_ref()
+                .and_then(|id| state.broken.get(id).copied()),
+        )
+    };
+    if let Some(status) = broken {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        return (status, "DEPLOYMENT_NOT_FOUND").into_response();
+    }
+    match production {
+        Some(id) => serve(s, &id, path),
+        None => (StatusCode::NOT_FOUND, "404: NOT_FOUND").into_response(),
+    }
 }
 
 async fn serve_path(State(s): State<Shared>, Path((id, path)): Path<(String, String)>) -> Response {
@@ -340,6 +435,7 @@ async fn get_deployment(
     let ready_after = state.polls_until_ready;
     let fail = state.fail_with.clone();
     let production = state.production.clone();
+    let promoted = state.promoted.contains(&id);
     let Some(d) = state
         .deployments
         .iter_mut()
@@ -359,7 +455,7 @@ async fn get_deployment(
             d["aliasAssigned"] = true.into();
             let own = d["url"].clone();
             d["alias"] = json!([own]);
-            d["readySubstate"] = if production.as_deref() == d["id"].as_str() {
+            d["readySubstate"] = if production.as_deref() == d["id"].as_str() || promoted {
                 "PROMOTED"
             } else {
                 "STAGED"
@@ -434,6 +530,7 @@ fn start_job(
         ));
     }
     let from = state.production.clone();
+    state.failed_aliases.clear();
     state.last_alias_request = Some(json!({
         "fromDeploymentId": from, "toDeploymentId": deployment, "jobStatus": "pending",
         "requestedAt": 1_767_225_600_000u64, "type": kind,
@@ -495,18 +592,43 @@ async fn get_project(
         state.job_polls += 1;
         let done = state.job_polls > state.polls_until_job_done;
         let mut finished = None;
+        let failing = state.fail_next_job.clone();
         if let Some(job) = state.last_alias_request.as_mut()
             && (job["jobStatus"] == "pending" || job["jobStatus"] == "in-progress")
         {
-            job["jobStatus"] = if done { "succeeded" } else { "in-progress" }.into();
-            if done {
+            let outcome = match (done, &failing) {
+                (false, _) => "in-progress",
+                (true, Some(_)) => "failed",
+                (true, None) => "succeeded",
+            };
+            job["jobStatus"] = outcome.into();
+            if outcome == "succeeded" {
                 finished = job["toDeploymentId"].as_str().map(str::to_owned);
             }
         }
+        if done && let Some(aliases) = failing {
+            state.fail_next_job = None;
+            state.failed_aliases = aliases;
+        }
         if let Some(to) = finished {
+            if let Some(d) = state
+                .deployments
+                .iter_mut()
+                .find(|d| d["id"] == to.as_str())
+            {
+                d["readySubstate"] = "PROMOTED".into();
+            }
+            state.promoted.insert(to.clone());
             state.production = Some(to);
         }
     }
+    // The production domain, served by this fake (a real one: `{name}.vercel.app` or a
+    // custom domain).
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let domain = format!("{host}/_production");
     super::json(
         StatusCode::OK,
         json!({
@@ -514,7 +636,7 @@ async fn get_project(
             "alias": [], "nodeVersion": "22.x", "deploymentExpiration": {},
             "resourceConfig": { "functionDefaultRegions": ["iad1"] }, "defaultResourceConfig": { "functionDefaultRegions": ["iad1"] },
             "lastAliasRequest": state.last_alias_request.clone(),
-            "targets": { "production": state.production.as_ref().map(|id| json!({ "id": id, "plan": "pro", "readyState": "READY", "type": "LAMBDAS", "alias": [format!("{}.vercel.app", state.project_name)] })) },
+            "targets": { "production": state.production.as_ref().map(|id| json!({ "id": id, "plan": "pro", "readyState": "READY", "type": "LAMBDAS", "alias": [domain] })) },
             "createdAt": 1_767_225_600_000u64, "updatedAt": 1_767_225_600_000u64, "live": false,
         }),
     )
@@ -559,5 +681,30 @@ async fn assign_alias(
     super::json(
         StatusCode::OK,
         json!({ "uid": format!("als_{:04}", state.next), "alias": alias, "created": "2026-01-01T00:00:00.000Z", "oldDeploymentId": old }),
+    )
+}
+
+async fn failed_aliases(
+    State(s): State<Shared>,
+    Path(project): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&s);
+    if let Err(e) = check(&state, &headers, &query) {
+        return e;
+    }
+    if project != state.project_id && project != state.project_name {
+        return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+    }
+    let aliases: Vec<Value> = state
+        .failed_aliases
+        .iter()
+        .enumerate()
+        .map(|(i, alias)| json!({ "alias": alias, "id": format!("als_f{i:03}"), "status": "failed" }))
+        .collect();
+    super::json(
+        StatusCode::OK,
+        json!({ "aliases": aliases, "pagination": { "count": aliases.len(), "next": null, "prev": null } }),
     )
 }

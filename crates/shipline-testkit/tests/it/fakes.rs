@@ -95,7 +95,12 @@ mod http {
 /// Every answer the fake gave (not injected faults) matches the description's schema.
 fn assert_answers_match<S>(spec: &Spec, fake: &ServiceFake<S>) {
     let mut checked = 0;
-    for request in fake.requests().iter().filter(|r| !r.faulted) {
+    // `/_sites` and `/_production` are the fake's stand-ins for the CDN, not the API.
+    for request in fake
+        .requests()
+        .iter()
+        .filter(|r| !r.faulted && !r.path.starts_with("/_"))
+    {
         let path = request
             .path
             .strip_prefix(fake.prefix())
@@ -418,6 +423,18 @@ fn netlify_routes_exist_and_answers_match_the_swagger_description() {
         None,
     );
     assert_eq!(nf.state().published.as_deref(), Some(id.as_str()));
+    let site = c.send(
+        "GET",
+        &format!("{}/sites/site-0001", nf.base_url()),
+        t,
+        None,
+    );
+    assert_eq!(site.body["published_deploy"]["id"], id.as_str());
+    let live = c.send("GET", &format!("{}/_production/", nf.url()), None, None);
+    assert_eq!(
+        live.status, 200,
+        "the site's domain serves the published deploy"
+    );
     c.send(
         "GET",
         &format!(
@@ -602,6 +619,28 @@ fn vercel_routes_exist_in_the_sdk_and_answers_parse_with_its_models() {
         .status,
         201
     );
+    vc.state().fail_next_job = Some(vec!["www.example.com".into()]);
+    c.send(
+        "POST",
+        &format!(
+            "{}/v1/projects/prj_shipline/rollback/{id}?{q}",
+            vc.base_url()
+        ),
+        t,
+        Some(json!({})),
+    );
+    info(&c);
+    assert_eq!(info(&c)["lastAliasRequest"]["jobStatus"], "failed");
+    let failed = c.send(
+        "GET",
+        &format!(
+            "{}/v1/projects/prj_shipline/promote/aliases?failedOnly=true&limit=20&{q}",
+            vc.base_url()
+        ),
+        t,
+        None,
+    );
+    assert_eq!(failed.body["aliases"][0]["alias"], "www.example.com");
     let long = format!("{}.vercel.app", "a".repeat(64));
     assert_eq!(
         c.send(
@@ -660,6 +699,11 @@ fn vercel_routes_exist_in_the_sdk_and_answers_parse_with_its_models() {
             ("POST", p) if p.ends_with("/aliases") => {
                 items.push(answer(r, "assignaliasop", "AssignAliasResponseBody"))
             }
+            ("GET", p) if p.ends_with("/promote/aliases") => items.push(answer(
+                r,
+                "listpromotealiasesop",
+                "ListPromoteAliasesResponseBody",
+            )),
             ("GET", "/v7/deployments") => {
                 items.push(answer(r, "getdeploymentsop", "GetDeploymentsResponseBody"))
             }

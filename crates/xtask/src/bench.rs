@@ -175,6 +175,8 @@ pub fn run(peers: bool) -> anyhow::Result<()> {
     }
     println!("==> deploy against the fake Vercel");
     md.push_str(&crate::bench_deploy::run(&bins, work.path())?);
+    println!("==> rollback against the fake Vercel and GitHub");
+    md.push_str(&crate::bench_rollback::run(&bins, work.path())?);
     md.push('\n');
     md.push_str("## Aims (issue #2)\n\n");
     let _ = writeln!(
@@ -308,28 +310,49 @@ fn vercel_cost(work: &Path) -> anyhow::Result<(Duration, Duration)> {
 
 /// `bench deploy`: only the deploy benchmark, its section of `docs/benchmarks.md` replaced.
 pub fn run_deploy() -> anyhow::Result<()> {
+    run_section("deploy", "## Deploy (issue #4)", crate::bench_deploy::run)
+}
+
+/// `bench rollback`: only the rollback benchmark, its section replaced.
+pub fn run_rollback() -> anyhow::Result<()> {
+    run_section(
+        "rollback",
+        "## Rollback (issue #5)",
+        crate::bench_rollback::run,
+    )
+}
+
+/// Runs one benchmark and puts its section where it was (or before the aims).
+fn run_section(
+    name: &str,
+    heading: &str,
+    bench: fn(&Path, &Path) -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
     let root = crate::root();
     println!("==> building release binaries");
     let bins = crate::build_binaries(true)?;
     let work = tempfile::tempdir()?;
-    let mut section = crate::bench_deploy::run(&bins, work.path())?;
+    let mut section = bench(&bins, work.path())?;
     let _ = writeln!(
         section,
-        "\nReproduce this section alone: `cargo run --release -p xtask -- bench deploy`. Machine: {}. Date: {}.\n",
+        "Reproduce this section alone: `cargo run --release -p xtask -- bench {name}`. Machine: {}. Date: {}.\n",
         machine(),
         today()
     );
     let path = root.join("docs/benchmarks.md");
     let md = std::fs::read_to_string(&path).unwrap_or_default();
-    let md = match (
-        md.find("## Deploy (issue #4)"),
-        md.find("## Aims (issue #2)"),
-    ) {
-        (Some(start), Some(end)) if start < end => {
+    let md = match md.find(heading) {
+        Some(start) => {
+            // The section runs to the next `## ` heading.
+            let end = md[start + heading.len()..]
+                .find("\n## ")
+                .map_or(md.len(), |i| start + heading.len() + i + 1);
             format!("{}{section}{}", &md[..start], &md[end..])
         }
-        (None, Some(end)) => format!("{}{section}{}", &md[..end], &md[end..]),
-        _ => format!("{md}\n{section}"),
+        None => match md.find("## Aims (issue #2)") {
+            Some(end) => format!("{}{section}{}", &md[..end], &md[end..]),
+            None => format!("{md}\n{section}"),
+        },
     };
     std::fs::write(&path, &md)?;
     println!("\n{section}");

@@ -40,6 +40,29 @@ pub fn run() -> anyhow::Result<()> {
     let site = shipline_testkit::Fake::start("site", site_routes);
     let hooks = fakes::webhook::start();
     let records = work.path().join("records");
+    // The second release: the same app with one more line in its page.
+    crate::copy_dir(&app.join("dist"), &app.join("dist-v2"))?;
+    let index = app.join("dist-v2/index.html");
+    let page = std::fs::read_to_string(&index)?;
+    std::fs::write(&index, page.replace("</body>", "<!-- release 2 --></body>"))?;
+    let deploy = |directory: &str| {
+        args(&[
+            "--provider",
+            "fs",
+            "--directory",
+            directory,
+            "--target-dir",
+            &srv.display().to_string(),
+            "--environment",
+            "production",
+            "--expect-text",
+            "Acme Todos",
+            "--record-store",
+            &format!("fs:{}", records.display()),
+            "--site-url",
+            &site.url(),
+        ])
+    };
 
     let steps = vec![
         Step {
@@ -71,22 +94,7 @@ pub fn run() -> anyhow::Result<()> {
         Step {
             name: "deploy (fs, staged, verified, promoted)",
             tool: "deploy",
-            args: args(&[
-                "--provider",
-                "fs",
-                "--directory",
-                "dist",
-                "--target-dir",
-                &srv.display().to_string(),
-                "--environment",
-                "production",
-                "--expect-text",
-                "Acme Todos",
-                "--record-store",
-                &format!("fs:{}", records.display()),
-                "--site-url",
-                &site.url(),
-            ]),
+            args: deploy("dist"),
         },
         Step {
             name: "smoke check",
@@ -114,6 +122,29 @@ pub fn run() -> anyhow::Result<()> {
                 "success",
                 "--title",
                 "Deployed Acme Todos",
+            ]),
+        },
+        Step {
+            name: "deploy release 2",
+            tool: "deploy",
+            args: deploy("dist-v2"),
+        },
+        Step {
+            name: "rollback to release 1",
+            tool: "rollback",
+            args: args(&[
+                "--provider",
+                "fs",
+                "--target-dir",
+                &srv.display().to_string(),
+                "--record-store",
+                &format!("fs:{}", records.display()),
+                "--site-url",
+                &site.url(),
+                "--expect-text",
+                "Acme Todos",
+                "--reason",
+                "demo: release 2 reverted",
             ]),
         },
     ];
@@ -171,6 +202,15 @@ pub fn run() -> anyhow::Result<()> {
     );
     drop(hooks);
     anyhow::ensure!(!failed, "a demo step failed");
+    let served = std::fs::read_to_string(srv.join("current/index.html"))?;
+    anyhow::ensure!(
+        !served.contains("release 2"),
+        "after the rollback, `current` still serves release 2"
+    );
+    println!(
+        "    after the rollback, {}/current serves release 1 again",
+        srv.display()
+    );
     Ok(())
 }
 

@@ -9,10 +9,11 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("demo") => xtask::demo::run(),
         Some("bench") if args.iter().any(|a| a == "deploy") => xtask::bench::run_deploy(),
+        Some("bench") if args.iter().any(|a| a == "rollback") => xtask::bench::run_rollback(),
         Some("bench") => xtask::bench::run(args.iter().any(|a| a == "--peers")),
         _ => {
             eprintln!(
-                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy"
+                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback"
             );
             return ExitCode::from(2);
         }

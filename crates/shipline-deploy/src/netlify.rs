@@ -45,8 +45,8 @@ impl Netlify {
             .git
             .sha
             .as_deref()
-            .map(|s| &s[..s.len().min(7)])
-            .unwrap_or("local");
+            .map(|s| s.chars().take(7).collect::<String>())
+            .unwrap_or_else(|| "local".into());
         format!("shipline {} {sha}", request.fingerprint())
     }
 

@@ -82,7 +82,7 @@ impl Plan {
 
 fn label(id: &str, record: Option<&Record>) -> String {
     match record.and_then(|r| r.git_sha.as_deref()) {
-        Some(sha) => format!("{} ({id})", &sha[..sha.len().min(7)]),
+        Some(sha) => format!("{} ({id})", sha.chars().take(7).collect::<String>()),
         None => id.to_owned(),
     }
 }
@@ -100,6 +100,16 @@ pub enum RollbackError {
     Host(#[from] DeployError),
     #[error(transparent)]
     Record(#[from] RecordError),
+}
+
+/// Host deployment ids are letters, digits, `-` and `_` (Vercel `dpl_…`, Netlify hex, fs
+/// release names).
+pub fn is_deployment_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Whether `want` (an id, or a SHA prefix of at least 7 hex digits) names `record`.
@@ -146,6 +156,15 @@ pub async fn plan<P: Provider>(
             continue;
         };
         if record.provider != provider.name() {
+            continue;
+        }
+        // The id goes into API paths: a record (anyone with `deployments: write` can write
+        // one) must not be able to point a call elsewhere.
+        if !is_deployment_id(&record.provider_deployment_id) {
+            plan.warnings.push(format!(
+                "skipped record `{}`: `{}` is not a deployment id",
+                entry.id.0, record.provider_deployment_id
+            ));
             continue;
         }
         plan.examined += 1;
@@ -451,4 +470,56 @@ pub async fn execute<P: Provider>(
             .await?;
     }
     Ok(Done { url, verification })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, sha: Option<&str>) -> Record {
+        Record {
+            provider: "vercel".into(),
+            provider_deployment_id: id.into(),
+            url: String::new(),
+            environment: "production".into(),
+            git_sha: sha.map(str::to_owned),
+            migration_version: None,
+            artifact_sha256: String::new(),
+            created_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn to_names_an_id_exactly_and_a_commit_by_a_prefix_of_seven_or_more() {
+        let r = record("dpl_0001", Some("6113728f27ae82c7b1a177c8d03f9e96e0adf246"));
+        assert!(names(&r, "dpl_0001"));
+        assert!(names(&r, "6113728"));
+        assert!(names(&r, "6113728F27AE"));
+        assert!(
+            !names(&r, "611372"),
+            "six digits are too few to name a commit"
+        );
+        assert!(!names(&r, "dpl_000"));
+        assert!(!names(&record("x", None), "6113728"));
+    }
+
+    #[test]
+    fn deployment_ids_cannot_leave_their_path_segment() {
+        assert!(is_deployment_id("dpl_7Gx2"));
+        assert!(is_deployment_id("64f1a2b3c4d5e6f7a8b9c0d1"));
+        for bad in ["", "../x", "a/b", "a?b", "a%2Fb", "é"] {
+            assert!(!is_deployment_id(bad), "{bad}");
+        }
+        let long = "a".repeat(129);
+        assert!(!is_deployment_id(&long));
+    }
+
+    #[test]
+    fn labels_cut_commits_by_characters() {
+        assert_eq!(
+            label("r1", Some(&record("r1", Some("ééééééééé")))),
+            "ééééééé (r1)"
+        );
+        assert_eq!(label("r1", None), "r1");
+    }
 }

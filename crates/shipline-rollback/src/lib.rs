@@ -138,7 +138,7 @@ impl Tool for Rollback {
         let environment = required(Some(args.environment), "environment", None)?;
         let to = match required(Some(args.to), "to", None)?.as_str() {
             "previous" => Want::Previous,
-            other if other.contains(char::is_whitespace) => {
+            other if !shipline_deploy::rollback::is_deployment_id(other) => {
                 return Err(InputError::new(
                     "to",
                     format!("`{other}` is not `previous`, a deployment id or a git SHA"),

@@ -335,7 +335,7 @@ fn run_section(
     let mut section = bench(&bins, work.path())?;
     let _ = writeln!(
         section,
-        "Reproduce this section alone: `cargo run --release -p xtask -- bench {name}`. Machine: {}. Date: {}.\n",
+        "\nReproduce this section alone: `cargo run --release -p xtask -- bench {name}`. Machine: {}. Date: {}.\n",
         machine(),
         today()
     );

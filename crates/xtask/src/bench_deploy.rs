@@ -85,13 +85,13 @@ fn deploy_as(
 }
 
 /// Round trips on the critical path: project, create, upload waves, create again, one
-/// status poll, verification, promote, one promote-job poll (an unchanged site skips the
-/// uploads, the second create and the poll).
+/// status poll, verification, promote, one promote-job poll, the post-promote check of the
+/// production URL (an unchanged site skips the uploads, the second create and the poll).
 fn ideal_round_trips(uploads: usize) -> usize {
     if uploads == 0 {
-        5
+        6
     } else {
-        7 + uploads.div_ceil(CONCURRENCY)
+        8 + uploads.div_ceil(CONCURRENCY)
     }
 }
 

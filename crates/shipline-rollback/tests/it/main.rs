@@ -71,6 +71,11 @@ fn bad_values_exit_2_naming_the_input() {
             "two back",
             "is not `previous`, a deployment id or a git SHA",
         ),
+        (
+            "to",
+            "../../v9/projects/prj_1",
+            "is not `previous`, a deployment id or a git SHA",
+        ),
         ("dry-run", "sure", "is not a boolean"),
         ("timeout", "soon", "`soon`"),
         ("smoke-path", "health", "must be a path starting with `/`"),

@@ -77,6 +77,18 @@ fn the_schema_goes_down_to_the_releases_version_first() {
     apply_all(&db.url, &folder);
     assert_eq!(versions(&db.url).len(), 3);
 
+    // The dry run shows the down scripts and runs none.
+    let dry = step.run(crate::common::EXE, &["--dry-run", "true"]);
+    assert_eq!(dry.code, Some(0), "{}", dry.everything());
+    assert!(
+        dry.summary.contains(&format!(
+            "down from {V3} to {V1}: down/{V3}_orders_total.sql, down/{V2}_orders.sql"
+        )),
+        "{}",
+        dry.summary
+    );
+    assert_eq!(versions(&db.url).len(), 3);
+
     let result = run(&step);
     assert_eq!(result.code, Some(0), "{}", result.everything());
     assert_eq!(versions(&db.url), [Some(V1.to_owned())]);

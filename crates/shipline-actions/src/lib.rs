@@ -14,7 +14,7 @@ pub mod summary;
 pub use commands::{Annotation, Level};
 pub use context::GithubContext;
 pub use event::Event;
-pub use report::{Outcome, Report, Table};
+pub use report::{Outcome, Phases, Report, Table};
 pub use runtime::{OutputFormat, Runtime};
 
 /// Failures of the runner's files (outputs, summary, event payload).

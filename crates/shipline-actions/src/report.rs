@@ -38,6 +38,29 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+/// Wall time per phase of a run, shown as the report's "Phases" table.
+#[derive(Debug, Clone, Default)]
+pub struct Phases(Vec<(&'static str, std::time::Duration)>);
+
+impl Phases {
+    /// Records a phase that began at `since` and ends now.
+    pub fn time(&mut self, name: &'static str, since: std::time::Instant) {
+        self.0.push((name, since.elapsed()));
+    }
+
+    pub fn table(&self) -> Table {
+        Table {
+            title: "Phases".into(),
+            headers: vec!["phase".into(), "ms".into()],
+            rows: self
+                .0
+                .iter()
+                .map(|(n, d)| vec![(*n).to_owned(), d.as_millis().to_string()])
+                .collect(),
+        }
+    }
+}
+
 /// The report of one run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {

@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use shipline_actions::{Annotation, Outcome, Report, Table};
+use shipline_actions::{Annotation, Outcome, Phases, Report};
 use shipline_cli::Ctx;
 use shipline_core::InputError;
 use shipline_core::time::now_rfc3339_millis;
@@ -34,28 +34,6 @@ pub async fn deploy(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
         },
     )?;
     flow(&provider, &config, ctx, &http).await
-}
-
-/// Wall time per phase, for the summary.
-#[derive(Default)]
-struct Phases(Vec<(&'static str, Duration)>);
-
-impl Phases {
-    fn time(&mut self, name: &'static str, since: Instant) {
-        self.0.push((name, since.elapsed()));
-    }
-
-    fn table(&self) -> Table {
-        Table {
-            title: "Phases".into(),
-            headers: vec!["phase".into(), "ms".into()],
-            rows: self
-                .0
-                .iter()
-                .map(|(n, d)| vec![(*n).to_owned(), d.as_millis().to_string()])
-                .collect(),
-        }
-    }
 }
 
 fn environment_name(config: &Config) -> String {

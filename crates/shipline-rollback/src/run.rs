@@ -1,9 +1,9 @@
 //! The rollback: plan (records and host, read only), the schema's down scripts when asked,
 //! the host switch, the check, the records; then the report.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use shipline_actions::{Annotation, Outcome, Report, Table};
+use shipline_actions::{Annotation, Outcome, Phases, Report};
 use shipline_cli::{Ctx, Tool as _};
 use shipline_deploy::hosts::{AnyProvider, FsOptions, open_records};
 use shipline_deploy::provider::{DeployError, Provider as _};
@@ -14,28 +14,6 @@ use shipline_http::{ClientOptions, HttpClient, RetryPolicy};
 use shipline_pg::{Engine, Options, Source};
 
 use crate::{Config, Rollback};
-
-/// Wall time per phase, for the summary.
-#[derive(Default)]
-struct Phases(Vec<(&'static str, Duration)>);
-
-impl Phases {
-    fn time(&mut self, name: &'static str, since: Instant) {
-        self.0.push((name, since.elapsed()));
-    }
-
-    fn table(&self) -> Table {
-        Table {
-            title: "Phases".into(),
-            headers: vec!["phase".into(), "ms".into()],
-            rows: self
-                .0
-                .iter()
-                .map(|(n, d)| vec![(*n).to_owned(), d.as_millis().to_string()])
-                .collect(),
-        }
-    }
-}
 
 /// What `with-migrations` found and will do.
 struct Schema {

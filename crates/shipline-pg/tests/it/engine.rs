@@ -310,12 +310,14 @@ async fn settings_never_leak_from_one_file_to_the_next() {
     write(
         dir.path(),
         "1_sets.sql",
-        "set search_path = nowhere;\nset statement_timeout = '1ms';",
+        // Long enough for the rest of its own file (the history row) on a loaded machine;
+        // far shorter than the next file's sleep, so a leaked setting would fail it.
+        "set search_path = nowhere;\nset statement_timeout = '100ms';",
     );
     write(
         dir.path(),
         "2_uses.sql",
-        "create table t2 (id int);\nselect pg_sleep(0.05);",
+        "create table t2 (id int);\nselect pg_sleep(0.4);",
     );
     let engine = Engine::connect(target(&db.url), options()).await.unwrap();
     engine

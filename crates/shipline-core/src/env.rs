@@ -64,6 +64,8 @@ impl EnvVars {
 
     // --- API base URLs (GitHub Enterprise, self-hosted Sentry, tests) ---
     pub const GITHUB_API_URL: &'static str = "GITHUB_API_URL";
+    /// The runner sets it beside `GITHUB_API_URL` (GHES: `https://host/api/graphql`).
+    pub const GITHUB_GRAPHQL_URL: &'static str = "GITHUB_GRAPHQL_URL";
     pub const VERCEL_API_URL: &'static str = "VERCEL_API_URL";
     pub const NETLIFY_API_URL: &'static str = "NETLIFY_API_URL";
     pub const SUPABASE_API_URL: &'static str = "SUPABASE_API_URL";

@@ -37,6 +37,8 @@ pub struct GitHubState {
     pub issues: Vec<Value>,
     /// Open PR numbers whose head is a commit.
     pub pulls_by_commit: BTreeMap<String, Vec<u64>>,
+    /// Node ids of the comments collapsed through GraphQL `minimizeComment`.
+    pub minimized: Vec<String>,
     clock: u64,
     next_id: u64,
 }
@@ -181,6 +183,7 @@ pub fn start(token: &str) -> GitHub {
         comments: BTreeMap::new(),
         issues: Vec::new(),
         pulls_by_commit: BTreeMap::new(),
+        minimized: Vec::new(),
         clock: 0,
         next_id: 1000,
     }));
@@ -239,7 +242,64 @@ pub fn start(token: &str) -> GitHub {
             get(pulls_of_commit),
         )
         .build(state.clone());
-    ServiceFake::start("github", "", state, router, routes)
+    // GraphQL is one endpoint outside the REST description: the two queries notify makes.
+    let graphql = axum::Router::new()
+        .route("/graphql", post(graphql))
+        .with_state(state.clone());
+    ServiceFake::start("github", "", state, router.merge(graphql), routes)
+}
+
+/// `query { viewer { login } }` and `minimizeComment`, answered as GitHub does: 200 with
+/// `errors` for a refused or unknown node, 401 for a bad token.
+async fn graphql(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut state = lock(&s);
+    if bearer(&headers).as_deref() != Some(state.token.as_str()) {
+        return error(StatusCode::UNAUTHORIZED, "Bad credentials");
+    }
+    let query = body["query"].as_str().unwrap_or_default();
+    if query.contains("minimizeComment") {
+        let id = body["variables"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if state.read_only {
+            return super::json(
+                StatusCode::OK,
+                json!({ "data": { "minimizeComment": null }, "errors": [{ "type": "FORBIDDEN", "path": ["minimizeComment"], "message": "Resource not accessible by integration" }] }),
+            );
+        }
+        let known = state
+            .comments
+            .values()
+            .flatten()
+            .any(|c| c["node_id"] == id.as_str());
+        if !known {
+            return super::json(
+                StatusCode::OK,
+                json!({ "data": { "minimizeComment": null }, "errors": [{ "type": "NOT_FOUND", "path": ["minimizeComment"], "message": format!("Could not resolve to a node with the global id of '{id}'") }] }),
+            );
+        }
+        state.minimized.push(id);
+        return super::json(
+            StatusCode::OK,
+            json!({ "data": { "minimizeComment": { "minimizedComment": { "isMinimized": true } } } }),
+        );
+    }
+    if query.contains("viewer") {
+        let login = state.login.trim_end_matches("[bot]").to_owned();
+        return super::json(
+            StatusCode::OK,
+            json!({ "data": { "viewer": { "login": login } } }),
+        );
+    }
+    super::json(
+        StatusCode::OK,
+        json!({ "errors": [{ "message": "the fake GitHub answers only `viewer` and `minimizeComment`" }] }),
+    )
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

@@ -1,12 +1,29 @@
-//! `shipline-notify`: tell people what the pipeline did, where they look.
+//! `shipline-notify`: tell people what the pipeline did, where they look. The other binaries
+//! use the same modules for their own reports.
+
+pub mod comment;
+pub mod deployment;
+pub mod discord;
+pub mod error;
+pub mod github;
+pub mod incident;
+pub mod notice;
+mod run;
+pub mod sentry;
+pub mod slack;
+pub mod teams;
+pub mod webhook;
 
 use clap::Parser;
 use shipline_actions::Report;
 use shipline_cli::{
-    CommonArgs, Ctx, NotImplemented, Tool, nonempty, or_env, parse_choice, parse_list,
-    parse_secret_url, parse_url, required,
+    CommonArgs, Ctx, Tool, nonempty, or_env, parse_choice, parse_list, parse_secret_url, parse_url,
+    required,
 };
-use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
+use shipline_core::{EnvVars, InputError, Secret};
+
+use crate::comment::Mode;
+use crate::notice::{MentionOn, Status};
 
 /// Sticky PR comments, deployment statuses, incident issues, Slack, Discord, Teams, webhooks and Sentry releases.
 #[derive(Debug, Parser)]
@@ -19,7 +36,7 @@ pub struct Args {
     #[arg(long, env = "INPUT_TO")]
     pub to: Option<String>,
 
-    /// `success`, `failure`, `cancelled` or `in_progress`.
+    /// `success`, `failure`, `cancelled`, `skipped` or `in_progress` (a step's `outcome` fits).
     #[arg(long, env = "INPUT_STATUS", default_value = "success")]
     pub status: String,
 
@@ -78,6 +95,58 @@ pub struct Args {
     /// The environment the message is about (`production`, `preview/pr-42`).
     #[arg(long, env = "INPUT_ENVIRONMENT")]
     pub environment: Option<String>,
+
+    /// `github-comment`: `update` (default) edits the sticky comment, `append` keeps a table of every run, `hide-previous` collapses the old one and posts anew.
+    #[arg(long, env = "INPUT_COMMENT_MODE", default_value = "update")]
+    pub comment_mode: String,
+
+    /// The pull request to comment on. Default: the event's, else the open PR of `commit`.
+    #[arg(long, env = "INPUT_PR_NUMBER")]
+    pub pr_number: Option<String>,
+
+    /// The commit this is about. Default: the event's head commit, else `GITHUB_SHA`.
+    #[arg(long, env = "INPUT_COMMIT")]
+    pub commit: Option<String>,
+
+    /// Read the message from this file (e.g. a body passed as an artifact); not with `message`.
+    #[arg(long, env = "INPUT_MESSAGE_FILE")]
+    pub message_file: Option<String>,
+
+    /// A summary of the migration plan, shown in its own row.
+    #[arg(long, env = "INPUT_MIGRATIONS")]
+    pub migrations: Option<String>,
+
+    /// How long the parts took, shown in its own row (`build 41s, deploy 7s`).
+    #[arg(long, env = "INPUT_TIMINGS")]
+    pub timings: Option<String>,
+
+    /// More rows, one `Name: value` per line.
+    #[arg(long, env = "INPUT_FIELDS")]
+    pub fields: Option<String>,
+
+    /// Who to ping in chat (`<!here>`, `<@U123>`, `<@&role-id>`).
+    #[arg(long, env = "INPUT_MENTION")]
+    pub mention: Option<String>,
+
+    /// When `mention` is added: `failure` (default), `always`, `never`, or a list of statuses.
+    #[arg(long, env = "INPUT_MENTION_ON", default_value = "failure")]
+    pub mention_on: String,
+
+    /// `slack` with a bot token: update this message (`ts` of an earlier run) instead of posting.
+    #[arg(long, env = "INPUT_SLACK_TS")]
+    pub slack_ts: Option<String>,
+
+    /// `slack` with a bot token: reply in this thread.
+    #[arg(long, env = "INPUT_SLACK_THREAD_TS")]
+    pub slack_thread_ts: Option<String>,
+
+    /// `github-deployment`: the id of the shipline deployment record to set a status on.
+    #[arg(long, env = "INPUT_GITHUB_DEPLOYMENT_ID")]
+    pub github_deployment_id: Option<String>,
+
+    /// `sentry`: when the deploy began (RFC 3339). Default: now.
+    #[arg(long, env = "INPUT_STARTED_AT")]
+    pub started_at: Option<String>,
 }
 
 /// A place to send to.
@@ -107,26 +176,50 @@ const TARGETS: [&str; 8] = [
 /// How Slack is reached.
 #[derive(Debug)]
 pub enum Slack {
-    Bot { token: Secret, channel: String },
+    Bot {
+        token: Secret,
+        channel: String,
+        ts: Option<String>,
+        thread_ts: Option<String>,
+    },
     Webhook(Secret),
+}
+
+/// Sentry credentials and where the release goes.
+#[derive(Debug)]
+pub struct SentryConfig {
+    pub token: Secret,
+    pub org: String,
+    pub project: String,
 }
 
 /// A checked notification.
 #[derive(Debug)]
 pub struct Config {
     pub targets: Vec<Target>,
-    pub status: String,
+    pub status: Status,
     pub title: Option<String>,
     pub message: Option<String>,
-    pub url: Option<SafeUrl>,
+    pub url: Option<String>,
     pub key: Option<String>,
     pub github_token: Option<Secret>,
     pub webhook_url: Option<Secret>,
     pub webhook_secret: Option<Secret>,
     pub slack: Option<Slack>,
-    pub sentry: Option<(Secret, String, String)>,
+    pub sentry: Option<SentryConfig>,
     pub release: Option<String>,
     pub environment: Option<String>,
+    pub comment_mode: Mode,
+    pub pr_number: Option<u64>,
+    pub commit: Option<String>,
+    pub migrations: Option<String>,
+    pub timings: Option<String>,
+    pub fields: Vec<(String, String)>,
+    pub mention: Option<String>,
+    pub mention_on: MentionOn,
+    pub deployment_id: Option<u64>,
+    /// RFC 3339, as given.
+    pub started_at: Option<String>,
 }
 
 /// The `shipline-notify` binary.
@@ -151,6 +244,15 @@ impl Tool for Notify {
     const OUTPUTS: &'static [(&'static str, &'static str)] = &[
         ("comment-id", "The id of the sticky pull-request comment."),
         ("issue-number", "The number of the incident issue."),
+        (
+            "slack-ts",
+            "The `ts` of the Slack message (pass it as `slack-ts` to update it, or `slack-thread-ts` to reply).",
+        ),
+        ("slack-channel", "The id of the Slack channel posted to."),
+        (
+            "failed",
+            "The targets that failed, comma-separated (empty when all were sent).",
+        ),
     ];
 
     type Args = Args;
@@ -178,12 +280,14 @@ impl Tool for Notify {
                 targets.push(target);
             }
         }
-        let status = parse_choice(
-            "status",
-            &args.status,
-            &["success", "failure", "cancelled", "in_progress"],
-        )?
-        .to_owned();
+        let status = Status::parse(parse_choice("status", args.status.trim(), &Status::NAMES)?)
+            .ok_or_else(|| InputError::new("status", "is not a status"))?;
+        let comment_mode = Mode::parse(parse_choice(
+            "comment-mode",
+            args.comment_mode.trim(),
+            &Mode::NAMES,
+        )?)
+        .ok_or_else(|| InputError::new("comment-mode", "is not a mode"))?;
         let github_token = or_env(args.github_token, env, EnvVars::GITHUB_TOKEN).map(Secret::new);
         let wants_github = targets.iter().any(|t| {
             matches!(
@@ -197,6 +301,69 @@ impl Tool for Notify {
                 Some(EnvVars::GITHUB_TOKEN),
             ));
         }
+        if wants_github && ctx.github.owner_repo().is_none() {
+            return Err(InputError::new(
+                "GITHUB_REPOSITORY",
+                "must be `owner/repo` for the GitHub targets (the runner sets it)",
+            ));
+        }
+        let deployment_id = match nonempty(args.github_deployment_id) {
+            Some(id) => Some(parse_number("github-deployment-id", &id)?),
+            None if targets.contains(&Target::GithubDeployment) => {
+                return Err(InputError::new(
+                    "github-deployment-id",
+                    "is required for `github-deployment`: pass the `deployment-id` output of `deploy`",
+                ));
+            }
+            None => None,
+        };
+        let pr_number = nonempty(args.pr_number)
+            .map(|n| parse_number("pr-number", &n))
+            .transpose()?;
+        let commit = match nonempty(args.commit) {
+            Some(sha) => {
+                let sha = sha.trim().to_owned();
+                if !(4..=64).contains(&sha.len()) || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(InputError::new(
+                        "commit",
+                        format!("`{sha}` is not a commit SHA (4 to 64 hex digits)"),
+                    ));
+                }
+                Some(sha)
+            }
+            None => None,
+        };
+        let message = match (nonempty(args.message), nonempty(args.message_file)) {
+            (Some(_), Some(_)) => {
+                return Err(InputError::new(
+                    "message-file",
+                    "cannot be combined with `message`: set one",
+                ));
+            }
+            (Some(text), None) => Some(text),
+            (None, Some(path)) => Some(std::fs::read_to_string(path.trim()).map_err(|e| {
+                InputError::new(
+                    "message-file",
+                    format!("`{}` cannot be read: {e}", path.trim()),
+                )
+            })?),
+            (None, None) => None,
+        };
+        let fields = parse_fields(args.fields.as_deref().unwrap_or_default())?;
+        let mention_on = parse_mention_on(&args.mention_on)?;
+        let started_at = match nonempty(args.started_at) {
+            Some(at) => {
+                let at = at.trim().to_owned();
+                if shipline_core::time::parse_rfc3339(&at).is_none() {
+                    return Err(InputError::new(
+                        "started-at",
+                        format!("`{at}` is not an RFC 3339 time (e.g. `2026-12-03T10:00:00Z`)"),
+                    ));
+                }
+                Some(at)
+            }
+            None => None,
+        };
         let webhook_url = match nonempty(args.webhook_url) {
             Some(url) => Some(parse_secret_url("webhook-url", &url, &["https", "http"])?),
             None => None,
@@ -214,18 +381,50 @@ impl Tool for Notify {
         if hook_targets == 1 && webhook_url.is_none() {
             return Err(InputError::missing("webhook-url", None));
         }
+        let slack_ts = nonempty(args.slack_ts).map(|t| t.trim().to_owned());
+        let slack_thread_ts = nonempty(args.slack_thread_ts).map(|t| t.trim().to_owned());
+        for (input, ts) in [
+            ("slack-ts", &slack_ts),
+            ("slack-thread-ts", &slack_thread_ts),
+        ] {
+            if let Some(ts) = ts
+                .as_ref()
+                .filter(|ts| !ts.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            {
+                return Err(InputError::new(
+                    input,
+                    format!(
+                        "`{ts}` is not a Slack message `ts` (digits and a dot, e.g. `1733212800.000100`)"
+                    ),
+                ));
+            }
+        }
         let slack = if targets.contains(&Target::Slack) {
             match or_env(args.slack_token, env, EnvVars::SLACK_BOT_TOKEN) {
                 Some(token) => Some(Slack::Bot {
                     token: Secret::new(token),
                     channel: required(args.slack_channel, "slack-channel", None)?,
+                    ts: slack_ts,
+                    thread_ts: slack_thread_ts,
                 }),
                 None => match env.var(EnvVars::SLACK_WEBHOOK_URL) {
-                    Some(url) => Some(Slack::Webhook(parse_secret_url(
-                        EnvVars::SLACK_WEBHOOK_URL,
-                        &url,
-                        &["https", "http"],
-                    )?)),
+                    Some(url) => {
+                        if slack_ts.is_some() || slack_thread_ts.is_some() {
+                            return Err(InputError::new(
+                                if slack_ts.is_some() {
+                                    "slack-ts"
+                                } else {
+                                    "slack-thread-ts"
+                                },
+                                "needs `slack-token`: an incoming webhook can neither update a message nor reply in a thread",
+                            ));
+                        }
+                        Some(Slack::Webhook(parse_secret_url(
+                            EnvVars::SLACK_WEBHOOK_URL,
+                            &url,
+                            &["https", "http"],
+                        )?))
+                    }
                     None => {
                         return Err(InputError::new(
                             "slack-token",
@@ -248,7 +447,11 @@ impl Tool for Notify {
                 or_env(args.sentry_project, env, EnvVars::SENTRY_PROJECT).ok_or_else(|| {
                     InputError::missing("sentry-project", Some(EnvVars::SENTRY_PROJECT))
                 })?;
-            Some((Secret::new(token), org, project))
+            Some(SentryConfig {
+                token: Secret::new(token),
+                org: org.trim().to_owned(),
+                project: project.trim().to_owned(),
+            })
         } else {
             None
         };
@@ -256,28 +459,84 @@ impl Tool for Notify {
             targets,
             status,
             title: nonempty(args.title),
-            message: nonempty(args.message),
+            message,
+            // Checked, then kept as written: `https://acme.dev` stays without a trailing `/`.
             url: nonempty(args.url)
-                .map(|u| parse_url("url", &u, &["https", "http"]))
+                .map(|u| {
+                    parse_url("url", u.trim(), &["https", "http"]).map(|_| u.trim().to_owned())
+                })
                 .transpose()?,
-            key: nonempty(args.key),
+            key: nonempty(args.key).map(|k| comment::clean_key(&k)),
             github_token,
             webhook_url,
             webhook_secret: nonempty(args.webhook_secret).map(Secret::new),
             slack,
             sentry,
-            release: nonempty(args.release),
+            release: nonempty(args.release).map(|r| r.trim().to_owned()),
             environment: nonempty(args.environment),
+            comment_mode,
+            pr_number,
+            commit,
+            migrations: nonempty(args.migrations),
+            timings: nonempty(args.timings),
+            fields,
+            mention: nonempty(args.mention).map(|m| m.trim().to_owned()),
+            mention_on,
+            deployment_id,
+            started_at,
         })
     }
 
-    async fn run(config: Config, _ctx: &mut Ctx) -> anyhow::Result<Report> {
-        let _ = config;
-        Err(NotImplemented {
-            bin: Self::BIN,
-            what: String::new(),
-            issue: 6,
-        }
-        .into())
+    async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
+        run::notify(config, ctx).await
     }
+}
+
+fn parse_number(input: &str, value: &str) -> Result<u64, InputError> {
+    let value = value.trim().trim_start_matches('#');
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| InputError::new(input, format!("`{value}` is not a number")))
+}
+
+/// `Name: value` per line; blank lines skipped.
+fn parse_fields(text: &str) -> Result<Vec<(String, String)>, InputError> {
+    let mut fields = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match line.split_once(':') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                fields.push((name.trim().to_owned(), value.trim().to_owned()));
+            }
+            _ => {
+                return Err(InputError::new(
+                    "fields",
+                    format!("line {} is not `Name: value`: `{}`", n + 1, line.trim()),
+                ));
+            }
+        }
+    }
+    Ok(fields)
+}
+
+fn parse_mention_on(text: &str) -> Result<MentionOn, InputError> {
+    let words = parse_list(text);
+    match words.as_slice() {
+        [one] if one == "always" => return Ok(MentionOn::Always),
+        [one] if one == "never" => return Ok(MentionOn::Never),
+        [] => return Ok(MentionOn::Statuses(vec![Status::Failure])),
+        _ => {}
+    }
+    let mut statuses = Vec::new();
+    for word in &words {
+        let name = parse_choice("mention-on", word, &Status::NAMES)?;
+        if let Some(status) = Status::parse(name) {
+            statuses.push(status);
+        }
+    }
+    Ok(MentionOn::Statuses(statuses))
 }

@@ -1,13 +1,21 @@
 //! `shipline-notify` as a process in a simulated Actions step.
 #![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
+mod chat;
+mod comment;
+mod common;
+mod github;
+mod hooks;
+mod sentry;
+mod targets;
+
 use shipline_notify::Notify;
 use shipline_testkit::{ActionsStep, contract};
 
 /// Inputs given, the input the error must name, and what it must say.
 type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
 
-const EXE: &str = env!("CARGO_BIN_EXE_shipline-notify");
+pub const EXE: &str = env!("CARGO_BIN_EXE_shipline-notify");
 
 #[test]
 fn help_and_bad_arguments() {
@@ -90,13 +98,100 @@ fn targets_and_their_credentials() {
             result.shown()
         );
     }
-    let result = pr()
-        .input("to", "github-comment\nslack")
-        .env("GITHUB_TOKEN", "ghs_1234")
+}
+
+#[test]
+fn the_new_inputs_are_checked_before_anything_is_sent() {
+    let hook = [("to", "webhook"), ("webhook-url", "https://h/T0K3N")];
+    let cases: &[Case] = &[
+        (
+            &[("comment-mode", "replace")],
+            "comment-mode",
+            "`replace` is not one of",
+        ),
+        (
+            &[("pr-number", "forty-two")],
+            "pr-number",
+            "is not a number",
+        ),
+        (&[("commit", "main")], "commit", "is not a commit SHA"),
+        (
+            &[("fields", "Region: eu\nno colon here")],
+            "fields",
+            "line 2 is not `Name: value`",
+        ),
+        (
+            &[("mention-on", "sometimes")],
+            "mention-on",
+            "`sometimes` is not one of",
+        ),
+        (
+            &[("started-at", "yesterday")],
+            "started-at",
+            "is not an RFC 3339 time",
+        ),
+        (
+            &[("message", "a"), ("message-file", "b.md")],
+            "message-file",
+            "cannot be combined",
+        ),
+        (
+            &[("message-file", "/nonexistent/body.md")],
+            "message-file",
+            "cannot be read",
+        ),
+        (
+            &[("status", "skipped"), ("slack-ts", "x")],
+            "slack-ts",
+            "is not a Slack message `ts`",
+        ),
+    ];
+    for (extra, input, message) in cases {
+        let mut step = ActionsStep::push();
+        for (k, v) in hook.iter().chain(extra.iter()) {
+            step = step.input(k, v);
+        }
+        let result = step.run(EXE, &[]);
+        assert_eq!(result.code, Some(2), "{input}: {}", result.everything());
+        assert!(
+            result.stdout.contains(&format!("invalid input `{input}`")),
+            "{input}: {}",
+            result.stdout
+        );
+        assert!(
+            result.stdout.contains(message),
+            "{input}: {}",
+            result.stdout
+        );
+        assert!(!result.shown().contains("T0K3N"), "{}", result.shown());
+    }
+    // A Slack incoming webhook can neither update nor thread.
+    let result = ActionsStep::push()
+        .input("to", "slack")
+        .input("slack-thread-ts", "1767225600.000001")
         .env(
             "SLACK_WEBHOOK_URL",
             "https://hooks.slack.com/services/T/B/XYZ123",
         )
         .run(EXE, &[]);
-    contract::assert_not_implemented(&result, "shipline-notify", 6);
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result.stdout.contains("needs `slack-token`"),
+        "{}",
+        result.stdout
+    );
+    assert!(!result.shown().contains("XYZ123"), "{}", result.shown());
+    // `github-deployment` needs the record's id.
+    let result = ActionsStep::push()
+        .input("to", "github-deployment")
+        .env("GITHUB_TOKEN", "ghs_1234")
+        .run(EXE, &[]);
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("invalid input `github-deployment-id`"),
+        "{}",
+        result.stdout
+    );
 }

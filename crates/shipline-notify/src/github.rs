@@ -2,8 +2,9 @@
 //! for the two things REST cannot do (who the token is, minimizing a comment).
 
 use serde_json::{Value, json};
-use shipline_core::{SafeUrl, Secret};
-use shipline_http::{HttpClient, HttpError, Request};
+use shipline_cli::Ctx;
+use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
+use shipline_http::{HttpClient, HttpError, Request, Service};
 
 use crate::error::NotifyError;
 
@@ -32,6 +33,39 @@ pub fn graphql_url(api: &SafeUrl) -> Result<SafeUrl, url::ParseError> {
 }
 
 impl GitHub {
+    /// The client for the run's repository (`GITHUB_REPOSITORY`), with the API base from
+    /// `GITHUB_API_URL` and GraphQL from `GITHUB_GRAPHQL_URL` (else beside the REST base).
+    pub fn for_run(ctx: &Ctx, token: &Secret, http: &HttpClient) -> Result<GitHub, InputError> {
+        let (owner, repo) = ctx.github.owner_repo().ok_or_else(|| {
+            InputError::new(
+                EnvVars::GITHUB_REPOSITORY,
+                "must be `owner/repo` for the GitHub targets (the runner sets it)",
+            )
+        })?;
+        let api = Service::GitHub
+            .base_url(|k| ctx.env.var(k))
+            .map_err(|e| InputError::new(EnvVars::GITHUB_API_URL, e))?;
+        let graphql = match ctx.env.var(EnvVars::GITHUB_GRAPHQL_URL) {
+            Some(url) if !url.trim().is_empty() => SafeUrl::parse(url.trim()).map_err(|e| {
+                InputError::new(EnvVars::GITHUB_GRAPHQL_URL, format!("is not a URL ({e})"))
+            })?,
+            _ => graphql_url(&api).map_err(|e| {
+                InputError::new(
+                    EnvVars::GITHUB_API_URL,
+                    format!("no GraphQL URL beside it ({e})"),
+                )
+            })?,
+        };
+        Ok(GitHub {
+            http: http.clone(),
+            api,
+            graphql,
+            token: token.clone(),
+            owner: owner.to_owned(),
+            repo: repo.to_owned(),
+        })
+    }
+
     pub fn repo_url(&self, path: &str) -> Result<SafeUrl, NotifyError> {
         self.api
             .join_path(&format!("repos/{}/{}/{path}", self.owner, self.repo))

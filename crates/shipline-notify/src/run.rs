@@ -1,16 +1,14 @@
-//! One run: build the notice once, send it to every target in order. A target that fails
+//! One run: build the notice once, send it to every target at once. A target that fails
 //! does not stop the others; the exit status and the `failed` output name it.
 
-use anyhow::Context as _;
 use shipline_actions::{Annotation, Outcome, Report, Table};
 use shipline_cli::{Ctx, Tool};
 use shipline_core::time::now_rfc3339;
-use shipline_core::{EnvVars, InputError, SafeUrl};
 use shipline_http::{HttpClient, Service};
 
 use crate::comment::{self, clean_key};
 use crate::error::NotifyError;
-use crate::github::{GitHub, graphql_url};
+use crate::github::GitHub;
 use crate::incident::{self, Incident};
 use crate::notice::{Notice, Origin};
 use crate::sentry::Release;
@@ -110,9 +108,15 @@ pub async fn notify(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
     let mut failed = Vec::new();
     let mut report_outputs = Vec::new();
     let mut annotations = Vec::new();
-    for target in &config.targets {
+    // The targets are independent: they go out at once, and are reported in the order given.
+    let ctx: &Ctx = ctx;
+    let sends = config
+        .targets
+        .iter()
+        .map(|target| send(*target, &config, ctx, &http, gh.as_ref(), &notice, &key));
+    let results = futures_util::future::join_all(sends).await;
+    for (target, sent) in config.targets.iter().zip(results) {
         let name = name_of(*target);
-        let sent = send(*target, &config, ctx, &http, gh.as_ref(), &notice, &key).await;
         match sent {
             Ok(done) => {
                 rows.push(vec![name.to_owned(), done.result]);
@@ -182,28 +186,10 @@ fn github(config: &Config, ctx: &Ctx, http: &HttpClient) -> anyhow::Result<Optio
             Target::GithubComment | Target::GithubIssue | Target::GithubDeployment
         )
     });
-    let (Some(token), Some((owner, repo)), true) =
-        (&config.github_token, ctx.github.owner_repo(), wants)
-    else {
-        return Ok(None);
-    };
-    let api = Service::GitHub
-        .base_url(|k| ctx.env.var(k))
-        .map_err(|e| InputError::new(EnvVars::GITHUB_API_URL, e))?;
-    let graphql = match ctx.env.var(EnvVars::GITHUB_GRAPHQL_URL) {
-        Some(url) if !url.trim().is_empty() => SafeUrl::parse(url.trim()).map_err(|e| {
-            InputError::new(EnvVars::GITHUB_GRAPHQL_URL, format!("is not a URL ({e})"))
-        })?,
-        _ => graphql_url(&api).context("cannot derive the GraphQL URL from `GITHUB_API_URL`")?,
-    };
-    Ok(Some(GitHub {
-        http: http.clone(),
-        api,
-        graphql,
-        token: token.clone(),
-        owner: owner.to_owned(),
-        repo: repo.to_owned(),
-    }))
+    match (&config.github_token, wants) {
+        (Some(token), true) => Ok(Some(GitHub::for_run(ctx, token, http)?)),
+        _ => Ok(None),
+    }
 }
 
 async fn send(

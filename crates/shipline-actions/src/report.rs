@@ -48,6 +48,18 @@ impl Phases {
         self.0.push((name, since.elapsed()));
     }
 
+    /// One line for a comment or a chat message: `preflight 12 ms, upload and stage 1.4 s`.
+    pub fn summary(&self) -> String {
+        self.0
+            .iter()
+            .map(|(n, d)| match d.as_millis() {
+                ms @ 0..1000 => format!("{n} {ms} ms"),
+                ms => format!("{n} {:.1} s", ms as f64 / 1000.0),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn table(&self) -> Table {
         Table {
             title: "Phases".into(),
@@ -234,6 +246,18 @@ pub fn annotation_text(a: &Annotation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phases_summarize_on_one_line() {
+        let mut phases = Phases::default();
+        phases
+            .0
+            .push(("preflight", std::time::Duration::from_millis(12)));
+        phases
+            .0
+            .push(("upload", std::time::Duration::from_millis(1430)));
+        assert_eq!(phases.summary(), "preflight 12 ms, upload 1.4 s");
+    }
 
     fn sample() -> Report {
         Report::new(

@@ -1,5 +1,6 @@
 //! `shipline-deploy`: upload a built site, wait until it is live, verify it, record it.
 
+mod comment;
 pub mod fs_host;
 pub mod hosts;
 pub mod netlify;
@@ -111,6 +112,14 @@ pub struct Args {
     /// For `fs`: the URL where `current` is served (for the outputs and the record).
     #[arg(long, env = "INPUT_SITE_URL")]
     pub site_url: Option<String>,
+
+    /// On a pull request's preview: keep one sticky comment with the URL, commit, status, migrations and timings (needs `pull-requests: write`).
+    #[arg(long, env = "INPUT_PR_COMMENT", default_value = "true")]
+    pub pr_comment: String,
+
+    /// A summary of the migration plan to show in the preview comment (e.g. `migrate plan`'s).
+    #[arg(long, env = "INPUT_MIGRATIONS")]
+    pub migrations: Option<String>,
 }
 
 /// `production` or `preview`.
@@ -144,6 +153,8 @@ pub struct Config {
     pub pull_request: Option<u64>,
     pub keep: usize,
     pub site_url: Option<String>,
+    pub pr_comment: bool,
+    pub migrations: Option<String>,
 }
 
 /// The `shipline-deploy` binary.
@@ -284,6 +295,8 @@ impl Tool for Deploy {
             pull_request,
             keep,
             site_url,
+            pr_comment: parse_bool("pr-comment", &args.pr_comment)?,
+            migrations: nonempty(args.migrations),
         };
         // Last, so a bad value of any other input is named first.
         if config.record_store == RecordStore::GitHub {

@@ -12,6 +12,9 @@ use shipline_core::time::now_rfc3339_millis;
 use shipline_hosting::record::{Record, RecordId, Records, State, Status};
 use shipline_http::{ClientOptions, HttpClient, RetryPolicy};
 
+use shipline_notify::notice::Status as NoticeStatus;
+
+use crate::comment;
 use crate::hosts::{AnyProvider, FsOptions, open_records};
 use crate::progress::{Progress, human_bytes};
 use crate::provider::{DeployError, GitInfo, Provider, StageRequest, Staged};
@@ -271,23 +274,42 @@ async fn flow<P: Provider>(
         } else {
             "the preview was not aliased"
         };
-        return Ok(base_report(
-            Report::new(
-                Deploy::BIN,
-                Outcome::Failure,
-                format!("verification failed; {untouched}"),
-            ),
-            &site,
-            &staged,
-            &records,
-            &record_id,
-            started,
+        let commented = comment::post(
+            config,
+            ctx,
+            http,
+            &comment::Preview {
+                provider: provider.name(),
+                status: NoticeStatus::Failure,
+                url: &staged.url,
+                deployment_id: &staged.id,
+                files: (staged.files_uploaded, site.files.len()),
+                problem: Some(&description),
+                phases: &phases,
+            },
         )
-        .field("verification", v.detail.clone())
-        .annotation(
-            Annotation::error(format!("{}; {untouched}", v.detail)).title("verification failed"),
-        )
-        .table(phases.table()));
+        .await;
+        return Ok(with_comment(
+            base_report(
+                Report::new(
+                    Deploy::BIN,
+                    Outcome::Failure,
+                    format!("verification failed; {untouched}"),
+                ),
+                &site,
+                &staged,
+                &records,
+                &record_id,
+                started,
+            )
+            .field("verification", v.detail.clone())
+            .annotation(
+                Annotation::error(format!("{}; {untouched}", v.detail))
+                    .title("verification failed"),
+            )
+            .table(phases.table()),
+            commented,
+        ));
     }
 
     // 5. Promote, or give the preview its stable URL. With `rollback-on-failure`, what
@@ -406,6 +428,7 @@ async fn flow<P: Provider>(
     } else {
         format!("preview on {}: {url}", provider.name())
     };
+    let url_shown = url.clone();
     let mut report = base_report(
         Report::new(Deploy::BIN, Outcome::Success, title),
         &site,
@@ -415,7 +438,7 @@ async fn flow<P: Provider>(
         started,
     )
     .field("url", url.clone())
-    .output("url", url)
+    .output("url", url.clone())
     .field("environment", environment);
     report = match &verification {
         Some(v) => report.field("verification", v.detail.clone()),
@@ -424,7 +447,22 @@ async fn flow<P: Provider>(
     if retired > 0 {
         report = report.field("older previews set inactive", retired.to_string());
     }
-    Ok(report.table(phases.table()))
+    let commented = comment::post(
+        config,
+        ctx,
+        http,
+        &comment::Preview {
+            provider: provider.name(),
+            status: NoticeStatus::Success,
+            url: &url_shown,
+            deployment_id: &staged.id,
+            files: (staged.files_uploaded, site.files.len()),
+            problem: None,
+            phases: &phases,
+        },
+    )
+    .await;
+    Ok(with_comment(report.table(phases.table()), commented))
 }
 
 /// Production serves the new release and it failed the check: put back what served before
@@ -632,5 +670,14 @@ fn host_error<P: Provider>(provider: &P, error: DeployError, phase: &str) -> any
         other => {
             anyhow::Error::new(other).context(format!("{} failed while {phase}", provider.name()))
         }
+    }
+}
+
+/// The preview comment's line in the report, or its warning.
+fn with_comment(report: Report, commented: Option<Result<String, Annotation>>) -> Report {
+    match commented {
+        None => report,
+        Some(Ok(line)) => report.field("preview comment", line),
+        Some(Err(warning)) => report.annotation(warning),
     }
 }

@@ -267,6 +267,82 @@ fn previews_get_a_stable_alias_and_retire_older_previews() {
 }
 
 #[test]
+fn a_preview_keeps_one_sticky_comment_on_its_pull_request() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::pull_request(), &v, &gh)
+        .input("migrations", "1 pending: 20261203_add_orders")
+        .input("migration-version", "20261203090000");
+    let first = run(&step);
+    assert_eq!(first.code, Some(0), "{}", first.everything());
+    flow::change_one_file(&step.workspace());
+    let second = run(&step);
+    assert_eq!(second.code, Some(0), "{}", second.everything());
+    let comments = gh.state().comments.get(&2).cloned().unwrap_or_default();
+    assert_eq!(comments.len(), 1, "one comment, edited on the second push");
+    let posts = gh.requests_to("POST", "/repos/acme/webapp/issues/2/comments");
+    let patches: Vec<_> = gh
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.method == "PATCH" && r.path.starts_with("/repos/acme/webapp/issues/comments/")
+        })
+        .collect();
+    assert_eq!((posts.len(), patches.len()), (1, 1));
+    let body = comments[0]["body"].as_str().unwrap().to_owned();
+    assert!(
+        body.starts_with("<!-- shipline:deploy/vercel/prj_shipline -->"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "| **Deployment** | {} |",
+            second.outputs["deployment-id"]
+        )),
+        "{body}"
+    );
+    // Phase times change from run to run.
+    let body = regex::Regex::new(r"\| \*\*Timings\*\* \|[^\n]*")
+        .unwrap()
+        .replace(&body, "| **Timings** | [PHASES] |")
+        .into_owned();
+    shipline_testkit::snapshot::with_filters(|| {
+        insta::assert_snapshot!("vercel_preview_comment", body)
+    });
+    assert!(
+        second.summary.contains("preview comment"),
+        "{}",
+        second.summary
+    );
+}
+
+#[test]
+fn a_preview_comment_that_cannot_be_posted_is_a_warning_not_a_failure() {
+    let (v, gh) = fakes();
+    gh.state().read_only = true;
+    let dir = tempfile::tempdir().unwrap();
+    let result = run(&step(ActionsStep::pull_request(), &v, &gh)
+        .input("record-store", &format!("fs:{}", dir.path().display())));
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("::warning title=no preview comment::"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result.stdout.contains("`pull-requests: write`"),
+        "{}",
+        result.stdout
+    );
+    let off = run(&step(ActionsStep::pull_request(), &v, &gh)
+        .input("record-store", &format!("fs:{}", dir.path().display()))
+        .input("pr-comment", "false"));
+    assert_eq!(off.code, Some(0), "{}", off.everything());
+    assert!(!off.stdout.contains("no preview comment"), "{}", off.stdout);
+}
+
+#[test]
 fn a_deployment_that_ends_in_error_fails_with_the_inspector_url() {
     let (v, gh) = fakes();
     v.state().fail_with = Some("ERROR".into());

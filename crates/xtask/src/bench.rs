@@ -177,6 +177,7 @@ pub fn run(peers: bool) -> anyhow::Result<()> {
     md.push_str(&crate::bench_deploy::run(&bins, work.path())?);
     println!("==> rollback against the fake Vercel and GitHub");
     md.push_str(&crate::bench_rollback::run(&bins, work.path())?);
+    md.push_str(&crate::bench_notify::run(&bins, work.path())?);
     md.push('\n');
     md.push_str("## Aims (issue #2)\n\n");
     let _ = writeln!(
@@ -320,6 +321,11 @@ pub fn run_rollback() -> anyhow::Result<()> {
         "## Rollback (issue #5)",
         crate::bench_rollback::run,
     )
+}
+
+/// `bench notify`: only the notify benchmark, its section replaced.
+pub fn run_notify() -> anyhow::Result<()> {
+    run_section("notify", "## Notify (issue #6)", crate::bench_notify::run)
 }
 
 /// Runs one benchmark and puts its section where it was (or before the aims).

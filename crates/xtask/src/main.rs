@@ -10,10 +10,11 @@ fn main() -> ExitCode {
         Some("demo") => xtask::demo::run(),
         Some("bench") if args.iter().any(|a| a == "deploy") => xtask::bench::run_deploy(),
         Some("bench") if args.iter().any(|a| a == "rollback") => xtask::bench::run_rollback(),
+        Some("bench") if args.iter().any(|a| a == "notify") => xtask::bench::run_notify(),
         Some("bench") => xtask::bench::run(args.iter().any(|a| a == "--peers")),
         _ => {
             eprintln!(
-                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback"
+                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback | bench notify"
             );
             return ExitCode::from(2);
         }

@@ -291,7 +291,11 @@ pub async fn post(
             if let Some((old, node)) =
                 previous.and_then(|old| old["node_id"].as_str().map(|node| (old, node)))
             {
-                gh.minimize(node).await?;
+                gh.minimize(node).await.map_err(|e| {
+                    NotifyError::Service(format!(
+                        "posted comment {id}, but could not hide the previous one: {e}"
+                    ))
+                })?;
                 hidden = id_of(old);
             }
             Ok(Posted {

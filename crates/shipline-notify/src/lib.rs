@@ -162,6 +162,22 @@ pub enum Target {
     Sentry,
 }
 
+impl Target {
+    /// The word `to` names it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::GithubComment => "github-comment",
+            Target::GithubIssue => "github-issue",
+            Target::GithubDeployment => "github-deployment",
+            Target::Slack => "slack",
+            Target::Discord => "discord",
+            Target::Teams => "teams",
+            Target::Webhook => "webhook",
+            Target::Sentry => "sentry",
+        }
+    }
+}
+
 const TARGETS: [&str; 8] = [
     "github-comment",
     "github-issue",

@@ -13,9 +13,7 @@ use crate::incident::{self, Incident};
 use crate::notice::{Notice, Origin};
 use crate::sentry::Release;
 use crate::slack::SlackTarget;
-use crate::{
-    Config, Notify, Slack, TARGETS, Target, deployment, discord, sentry, slack, teams, webhook,
-};
+use crate::{Config, Notify, Slack, Target, deployment, discord, sentry, slack, teams, webhook};
 
 /// What one target did, for the report and the outputs.
 struct Done {
@@ -37,22 +35,6 @@ impl Done {
         self.outputs.push((name, value.into()));
         self
     }
-}
-
-fn name_of(target: Target) -> &'static str {
-    let all = [
-        Target::GithubComment,
-        Target::GithubIssue,
-        Target::GithubDeployment,
-        Target::Slack,
-        Target::Discord,
-        Target::Teams,
-        Target::Webhook,
-        Target::Sentry,
-    ];
-    all.iter()
-        .position(|t| *t == target)
-        .map_or("?", |i| TARGETS[i])
 }
 
 pub async fn notify(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
@@ -116,7 +98,7 @@ pub async fn notify(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
         .map(|target| send(*target, &config, ctx, &http, gh.as_ref(), &notice, &key));
     let results = futures_util::future::join_all(sends).await;
     for (target, sent) in config.targets.iter().zip(results) {
-        let name = name_of(*target);
+        let name = target.name();
         match sent {
             Ok(done) => {
                 rows.push(vec![name.to_owned(), done.result]);

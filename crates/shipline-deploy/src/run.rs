@@ -11,7 +11,6 @@ use shipline_core::InputError;
 use shipline_core::time::now_rfc3339_millis;
 use shipline_hosting::record::{Record, RecordId, Records, State, Status};
 use shipline_http::{ClientOptions, HttpClient, RetryPolicy};
-
 use shipline_notify::notice::Status as NoticeStatus;
 
 use crate::comment;
@@ -428,7 +427,6 @@ async fn flow<P: Provider>(
     } else {
         format!("preview on {}: {url}", provider.name())
     };
-    let url_shown = url.clone();
     let mut report = base_report(
         Report::new(Deploy::BIN, Outcome::Success, title),
         &site,
@@ -454,7 +452,7 @@ async fn flow<P: Provider>(
         &comment::Preview {
             provider: provider.name(),
             status: NoticeStatus::Success,
-            url: &url_shown,
+            url: &url,
             deployment_id: &staged.id,
             files: (staged.files_uploaded, site.files.len()),
             problem: None,

@@ -316,6 +316,26 @@ fn a_preview_keeps_one_sticky_comment_on_its_pull_request() {
 }
 
 #[test]
+fn a_preview_that_fails_verification_says_so_in_its_comment() {
+    let (v, gh) = fakes();
+    let step = step(ActionsStep::pull_request(), &v, &gh).input("expect-text", "not on the page");
+    let result = run(&step);
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    let comments = gh.state().comments.get(&2).cloned().unwrap_or_default();
+    assert_eq!(comments.len(), 1, "{}", result.everything());
+    let body = comments[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("### ❌ Preview of prj_shipline on Vercel"),
+        "{body}"
+    );
+    assert!(
+        body.contains("| **Problem** | verification failed:"),
+        "{body}"
+    );
+    assert!(body.contains("`not on the page`"), "{body}");
+}
+
+#[test]
 fn a_preview_comment_that_cannot_be_posted_is_a_warning_not_a_failure() {
     let (v, gh) = fakes();
     gh.state().read_only = true;

@@ -93,16 +93,7 @@ pub async fn post(
         fields,
         mention: None,
         mention_on: MentionOn::Never,
-        origin: Origin {
-            repository: ctx.github.repository.clone(),
-            commit,
-            git_ref: ctx.github.git_ref.clone(),
-            run_url: ctx.github.run_url(),
-            actor: ctx.github.actor.clone(),
-            workflow: ctx.github.workflow.clone(),
-            job: ctx.github.job.clone(),
-            server_url: ctx.github.server_url.clone(),
-        },
+        origin: Origin::of_run(&ctx.github, commit),
     };
     Some(
         match comment::post(&gh, number, &key(&config.host), Mode::Update, &notice).await {

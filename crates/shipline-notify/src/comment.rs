@@ -80,7 +80,7 @@ fn cell(text: &str) -> String {
 }
 
 /// User text cannot carry an HTML comment, so it can never fake one of our markers.
-fn neutralize(text: &str) -> String {
+pub(crate) fn neutralize(text: &str) -> String {
     text.replace("<!--", "&lt;!--")
 }
 

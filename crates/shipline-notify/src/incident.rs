@@ -6,6 +6,7 @@ use shipline_core::duration::format_duration;
 use shipline_core::time::{now_rfc3339, now_secs, parse_rfc3339};
 use shipline_http::Method;
 
+use crate::comment::neutralize;
 use crate::error::NotifyError;
 use crate::github::{GitHub, bare_login};
 use crate::notice::{Notice, Status, one_line};
@@ -56,14 +57,11 @@ fn details(notice: &Notice, at: &str) -> String {
         text.push_str(&format!(
             "- **{}**: {}\n",
             one_line(&name),
-            one_line(&value).replace("<!--", "&lt;!--")
+            neutralize(&one_line(&value))
         ));
     }
     if let Some(message) = &notice.message {
-        text.push_str(&format!(
-            "\n{}\n",
-            message.trim_end().replace("<!--", "&lt;!--")
-        ));
+        text.push_str(&format!("\n{}\n", neutralize(message.trim_end())));
     }
     let run = notice
         .origin

@@ -20,10 +20,12 @@ use shipline_cli::{
     CommonArgs, Ctx, Tool, nonempty, or_env, parse_choice, parse_list, parse_secret_url, parse_url,
     required,
 };
-use shipline_core::{EnvVars, InputError, Secret};
+use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
+use shipline_http::Service;
 
 use crate::comment::Mode;
 use crate::notice::{MentionOn, Status};
+use crate::slack::SlackTarget;
 
 /// Sticky PR comments, deployment statuses, incident issues, Slack, Discord, Teams, webhooks and Sentry releases.
 #[derive(Debug, Parser)]
@@ -163,6 +165,25 @@ pub enum Target {
 }
 
 impl Target {
+    pub const ALL: [Target; 8] = [
+        Target::GithubComment,
+        Target::GithubIssue,
+        Target::GithubDeployment,
+        Target::Slack,
+        Target::Discord,
+        Target::Teams,
+        Target::Webhook,
+        Target::Sentry,
+    ];
+
+    /// Whether it talks to GitHub (needs `github-token` and the repository).
+    pub fn is_github(self) -> bool {
+        matches!(
+            self,
+            Target::GithubComment | Target::GithubIssue | Target::GithubDeployment
+        )
+    }
+
     /// The word `to` names it by.
     pub fn name(self) -> &'static str {
         match self {
@@ -178,32 +199,11 @@ impl Target {
     }
 }
 
-const TARGETS: [&str; 8] = [
-    "github-comment",
-    "github-issue",
-    "github-deployment",
-    "slack",
-    "discord",
-    "teams",
-    "webhook",
-    "sentry",
-];
-
-/// How Slack is reached.
-#[derive(Debug)]
-pub enum Slack {
-    Bot {
-        token: Secret,
-        channel: String,
-        ts: Option<String>,
-        thread_ts: Option<String>,
-    },
-    Webhook(Secret),
-}
-
 /// Sentry credentials and where the release goes.
 #[derive(Debug)]
 pub struct SentryConfig {
+    /// `SENTRY_URL`, else sentry.io.
+    pub base: SafeUrl,
     pub token: Secret,
     pub org: String,
     pub project: String,
@@ -221,7 +221,7 @@ pub struct Config {
     pub github_token: Option<Secret>,
     pub webhook_url: Option<Secret>,
     pub webhook_secret: Option<Secret>,
-    pub slack: Option<Slack>,
+    pub slack: Option<SlackTarget>,
     pub sentry: Option<SentryConfig>,
     pub release: Option<String>,
     pub environment: Option<String>,
@@ -282,17 +282,10 @@ impl Tool for Notify {
         let env = &ctx.env;
         let mut targets = Vec::new();
         for word in parse_list(&required(args.to, "to", None)?) {
-            let target = match parse_choice("to", &word, &TARGETS)? {
-                "github-comment" => Target::GithubComment,
-                "github-issue" => Target::GithubIssue,
-                "github-deployment" => Target::GithubDeployment,
-                "slack" => Target::Slack,
-                "discord" => Target::Discord,
-                "teams" => Target::Teams,
-                "webhook" => Target::Webhook,
-                _ => Target::Sentry,
-            };
-            if !targets.contains(&target) {
+            let name = parse_choice("to", &word, &Target::ALL.map(Target::name))?;
+            if let Some(target) = Target::ALL.into_iter().find(|t| t.name() == name)
+                && !targets.contains(&target)
+            {
                 targets.push(target);
             }
         }
@@ -305,12 +298,7 @@ impl Tool for Notify {
         )?)
         .ok_or_else(|| InputError::new("comment-mode", "is not a mode"))?;
         let github_token = or_env(args.github_token, env, EnvVars::GITHUB_TOKEN).map(Secret::new);
-        let wants_github = targets.iter().any(|t| {
-            matches!(
-                t,
-                Target::GithubComment | Target::GithubIssue | Target::GithubDeployment
-            )
-        });
+        let wants_github = targets.iter().any(|t| t.is_github());
         if wants_github && github_token.is_none() {
             return Err(InputError::missing(
                 "github-token",
@@ -417,7 +405,10 @@ impl Tool for Notify {
         }
         let slack = if targets.contains(&Target::Slack) {
             match or_env(args.slack_token, env, EnvVars::SLACK_BOT_TOKEN) {
-                Some(token) => Some(Slack::Bot {
+                Some(token) => Some(SlackTarget::Bot {
+                    api: Service::Slack
+                        .base_url(|k| env.var(k))
+                        .map_err(|e| InputError::new(EnvVars::SLACK_API_URL, e))?,
                     token: Secret::new(token),
                     channel: required(args.slack_channel, "slack-channel", None)?,
                     ts: slack_ts,
@@ -435,7 +426,7 @@ impl Tool for Notify {
                                 "needs `slack-token`: an incoming webhook can neither update a message nor reply in a thread",
                             ));
                         }
-                        Some(Slack::Webhook(parse_secret_url(
+                        Some(SlackTarget::Webhook(parse_secret_url(
                             EnvVars::SLACK_WEBHOOK_URL,
                             &url,
                             &["https", "http"],
@@ -464,6 +455,9 @@ impl Tool for Notify {
                     InputError::missing("sentry-project", Some(EnvVars::SENTRY_PROJECT))
                 })?;
             Some(SentryConfig {
+                base: Service::Sentry
+                    .base_url(|k| env.var(k))
+                    .map_err(|e| InputError::new(EnvVars::SENTRY_URL, e))?,
                 token: Secret::new(token),
                 org: org.trim().to_owned(),
                 project: project.trim().to_owned(),

@@ -95,6 +95,20 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// This run's repository, ref, actor, workflow, job and link, about `commit`.
+    pub fn of_run(github: &shipline_actions::GithubContext, commit: Option<String>) -> Origin {
+        Origin {
+            repository: github.repository.clone(),
+            commit,
+            git_ref: github.git_ref.clone(),
+            run_url: github.run_url(),
+            actor: github.actor.clone(),
+            workflow: github.workflow.clone(),
+            job: github.job.clone(),
+            server_url: github.server_url.clone(),
+        }
+    }
+
     /// `https://github.com/<repo>/commit/<sha>`.
     pub fn commit_url(&self) -> Option<String> {
         let server = self.server_url.as_deref().unwrap_or("https://github.com");

@@ -4,16 +4,15 @@
 use shipline_actions::{Annotation, Outcome, Report, Table};
 use shipline_cli::{Ctx, Tool};
 use shipline_core::time::now_rfc3339;
-use shipline_http::{HttpClient, Service};
+use shipline_http::HttpClient;
 
 use crate::comment::{self, clean_key};
 use crate::error::NotifyError;
 use crate::github::GitHub;
 use crate::incident::{self, Incident};
-use crate::notice::{Notice, Origin};
+use crate::notice::{Notice, Origin, one_line};
 use crate::sentry::Release;
-use crate::slack::SlackTarget;
-use crate::{Config, Notify, Slack, Target, deployment, discord, sentry, slack, teams, webhook};
+use crate::{Config, Notify, Target, deployment, discord, sentry, slack, teams, webhook};
 
 /// What one target did, for the report and the outputs.
 struct Done {
@@ -44,24 +43,23 @@ pub async fn notify(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
         .clone()
         .or_else(|| ctx.event.head_sha().map(str::to_owned))
         .or_else(|| ctx.github.sha.clone());
-    let run_name = match (&ctx.github.workflow, &ctx.github.job) {
-        (Some(w), Some(j)) => format!("{w} / {j}"),
-        (Some(w), None) => w.clone(),
-        (None, Some(j)) => j.clone(),
-        (None, None) => Notify::BIN.to_owned(),
+    let parts: Vec<&str> = [&ctx.github.workflow, &ctx.github.job]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let run_name = match parts.is_empty() {
+        true => Notify::BIN.to_owned(),
+        false => parts.join(" / "),
     };
-    // `workflow/job`, spaces folded: a marker stays one readable token.
-    let key = config.key.clone().unwrap_or_else(|| {
-        let parts: Vec<&str> = [&ctx.github.workflow, &ctx.github.job]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        match parts.is_empty() {
+    // `workflow/job`, whitespace folded: a marker stays one readable token.
+    let key = config
+        .key
+        .clone()
+        .unwrap_or_else(|| match parts.is_empty() {
             true => "shipline".to_owned(),
-            false => clean_key(&crate::notice::one_line(&parts.join("/")).replace(' ', "-")),
-        }
-    });
+            false => clean_key(&one_line(&parts.join("/"))),
+        });
     let notice = Notice {
         status: config.status,
         title: config.title.clone().unwrap_or_else(|| run_name.clone()),
@@ -73,16 +71,7 @@ pub async fn notify(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
         fields: config.fields.clone(),
         mention: config.mention.clone(),
         mention_on: config.mention_on.clone(),
-        origin: Origin {
-            repository: ctx.github.repository.clone(),
-            commit: commit.clone(),
-            git_ref: ctx.github.git_ref.clone(),
-            run_url: ctx.github.run_url(),
-            actor: ctx.github.actor.clone(),
-            workflow: ctx.github.workflow.clone(),
-            job: ctx.github.job.clone(),
-            server_url: ctx.github.server_url.clone(),
-        },
+        origin: Origin::of_run(&ctx.github, commit),
     };
     let gh = github(&config, ctx, &http)?;
 
@@ -162,12 +151,7 @@ fn plural(n: usize, word: &str) -> String {
 /// The GitHub client, when a GitHub target is named (validation made sure of the token and
 /// the repository).
 fn github(config: &Config, ctx: &Ctx, http: &HttpClient) -> anyhow::Result<Option<GitHub>> {
-    let wants = config.targets.iter().any(|t| {
-        matches!(
-            t,
-            Target::GithubComment | Target::GithubIssue | Target::GithubDeployment
-        )
-    });
+    let wants = config.targets.iter().any(|t| t.is_github());
     match (&config.github_token, wants) {
         (Some(token), true) => Ok(Some(GitHub::for_run(ctx, token, http)?)),
         _ => Ok(None),
@@ -252,25 +236,11 @@ async fn send(
             Ok(Done::said(format!("deployment {id}: {state}")))
         }
         Target::Slack => {
-            let slack_target = match &config.slack {
-                Some(Slack::Bot {
-                    token,
-                    channel,
-                    ts,
-                    thread_ts,
-                }) => SlackTarget::Bot {
-                    api: Service::Slack
-                        .base_url(|k| ctx.env.var(k))
-                        .map_err(NotifyError::Input)?,
-                    token: token.clone(),
-                    channel: channel.clone(),
-                    ts: ts.clone(),
-                    thread_ts: thread_ts.clone(),
-                },
-                Some(Slack::Webhook(url)) => SlackTarget::Webhook(url.clone()),
-                None => return Err(NotifyError::Input("`slack` is not configured".into())),
-            };
-            let sent = slack::send(http, &slack_target, notice).await?;
+            let slack_target = config
+                .slack
+                .as_ref()
+                .ok_or_else(|| NotifyError::Input("`slack` is not configured".into()))?;
+            let sent = slack::send(http, slack_target, notice).await?;
             let mut done = Done::said(match (&sent.ts, sent.updated) {
                 (Some(ts), true) => format!("updated message {ts}"),
                 (Some(ts), false) => format!("posted message {ts}"),
@@ -326,9 +296,6 @@ async fn send(
                         "`sentry` needs `release` or a commit (`commit`, `GITHUB_SHA`)".into(),
                     )
                 })?;
-            let base = Service::Sentry
-                .base_url(|k| ctx.env.var(k))
-                .map_err(NotifyError::Input)?;
             let finished = now_rfc3339();
             let release = Release {
                 org: sentry_config.org.clone(),
@@ -347,8 +314,13 @@ async fn send(
                     .unwrap_or_else(|| finished.clone()),
                 finished,
             };
-            let deployed =
-                sentry::release_and_deploy(http, &base, &sentry_config.token, &release).await?;
+            let deployed = sentry::release_and_deploy(
+                http,
+                &sentry_config.base,
+                &sentry_config.token,
+                &release,
+            )
+            .await?;
             Ok(Done::said(format!(
                 "release {} deployed to {}",
                 deployed.version, release.environment

@@ -121,8 +121,10 @@ pub fn run(bins: &Path, work: &Path) -> anyhow::Result<String> {
     ];
     for (name, others, before, args, with_hook) in scenarios {
         println!("    {name}");
+        // The comment is the longest chain: viewer, every page of comments, the write.
+        let chain = 1 + (others + before).div_ceil(100).max(1) + 1;
         let mut times = Vec::new();
-        let mut counts = (0, 0);
+        let mut made = 0;
         for _ in 0..RUNS {
             let f = fakes(others);
             let hook = format!("{}/hook/bench", f.hook.base_url());
@@ -135,12 +137,8 @@ pub fn run(bins: &Path, work: &Path) -> anyhow::Result<String> {
             }
             let seen = requests(&f);
             times.push(notify(&exe, work, &f, &all)?);
-            let made = requests(&f) - seen;
-            // The comment is the longest chain: viewer, every page of comments, the write.
-            let pages = (others + before).div_ceil(100).max(1);
-            counts = (made, 1 + pages + 1);
+            made = requests(&f) - seen;
         }
-        let (made, chain) = counts;
         let wall = median(times);
         let floor = Duration::from_millis(chain as u64 * LATENCY_MS);
         let sequence = Duration::from_millis(made as u64 * LATENCY_MS);

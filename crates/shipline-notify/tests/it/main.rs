@@ -74,30 +74,34 @@ fn targets_and_their_credentials() {
         ),
     ];
     for (inputs, input, message) in cases {
-        let mut step = pr();
-        for (k, v) in *inputs {
-            step = step.input(k, v);
-        }
-        let result = step.run(EXE, &[]);
-        assert_eq!(result.code, Some(2), "{input}: {}", result.everything());
-        assert!(
-            result
-                .stdout
-                .contains(&format!("::error title=invalid input `{input}`::")),
-            "{input}: {}",
-            result.stdout
-        );
-        assert!(
-            result.stdout.contains(message),
-            "{input}: {}",
-            result.stdout
-        );
-        assert!(
-            !result.shown().contains("T0K3N"),
-            "a webhook URL is never echoed: {}",
-            result.shown()
-        );
+        assert_refused(pr(), inputs, input, message);
     }
+}
+
+/// Exit 2 with the input named, the message said, and the webhook URL's token never shown.
+fn assert_refused(mut step: ActionsStep, inputs: &[(&str, &str)], input: &str, message: &str) {
+    for (k, v) in inputs {
+        step = step.input(k, v);
+    }
+    let result = step.run(EXE, &[]);
+    assert_eq!(result.code, Some(2), "{input}: {}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains(&format!("::error title=invalid input `{input}`::")),
+        "{input}: {}",
+        result.stdout
+    );
+    assert!(
+        result.stdout.contains(message),
+        "{input}: {}",
+        result.stdout
+    );
+    assert!(
+        !result.shown().contains("T0K3N"),
+        "a webhook URL is never echoed: {}",
+        result.shown()
+    );
 }
 
 #[test]
@@ -147,23 +151,8 @@ fn the_new_inputs_are_checked_before_anything_is_sent() {
         ),
     ];
     for (extra, input, message) in cases {
-        let mut step = ActionsStep::push();
-        for (k, v) in hook.iter().chain(extra.iter()) {
-            step = step.input(k, v);
-        }
-        let result = step.run(EXE, &[]);
-        assert_eq!(result.code, Some(2), "{input}: {}", result.everything());
-        assert!(
-            result.stdout.contains(&format!("invalid input `{input}`")),
-            "{input}: {}",
-            result.stdout
-        );
-        assert!(
-            result.stdout.contains(message),
-            "{input}: {}",
-            result.stdout
-        );
-        assert!(!result.shown().contains("T0K3N"), "{}", result.shown());
+        let inputs: Vec<(&str, &str)> = hook.iter().chain(extra.iter()).copied().collect();
+        assert_refused(ActionsStep::push(), &inputs, input, message);
     }
     // A Slack incoming webhook can neither update nor thread.
     let result = ActionsStep::push()

@@ -257,8 +257,8 @@ async fn graphql(
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
     let mut state = lock(&s);
-    if bearer(&headers).as_deref() != Some(state.token.as_str()) {
-        return error(StatusCode::UNAUTHORIZED, "Bad credentials");
+    if let Err(e) = check(&state, &headers, false) {
+        return e;
     }
     let query = body["query"].as_str().unwrap_or_default();
     if query.contains("minimizeComment") {

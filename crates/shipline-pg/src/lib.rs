@@ -1,6 +1,7 @@
 //! PostgreSQL for shipline: connecting (rustls, `sslmode`, pooler-safe) and the migration
 //! engine, which keeps the Supabase CLI's own history table so either tool can take over.
 
+pub mod cluster;
 pub mod conn;
 pub mod engine;
 pub mod history;
@@ -9,6 +10,7 @@ pub mod lock;
 pub mod shim;
 pub mod source;
 pub mod split;
+pub mod tools;
 pub mod verify;
 
 pub use conn::Target;

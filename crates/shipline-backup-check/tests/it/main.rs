@@ -4,9 +4,13 @@
 use shipline_backup_check::BackupCheck;
 use shipline_testkit::{ActionsStep, contract};
 
-const EXE: &str = env!("CARGO_BIN_EXE_shipline-backup-check");
+mod archive;
+mod drill;
+mod supabase;
 
-fn schedule() -> ActionsStep {
+pub const EXE: &str = env!("CARGO_BIN_EXE_shipline-backup-check");
+
+pub fn schedule() -> ActionsStep {
     ActionsStep::with_event("schedule", "schedule.json")
 }
 
@@ -21,12 +25,23 @@ fn supabase_needs_a_project_and_a_token() {
     let result = schedule().input("provider", "supabase").run(EXE, &[]);
     assert_eq!(result.code, Some(2));
     assert!(result.stdout.contains("::error title=invalid input `project-ref`::is required; set `project-ref` in `with:` (env `INPUT_PROJECT_REF`) or `SUPABASE_PROJECT_REF`"), "{}", result.stdout);
+    let api = shipline_testkit::fakes::supabase::start("sbp_0123456789", "abcdefghijklmnopqrst");
     let result = schedule()
         .input("provider", "supabase")
         .env("SUPABASE_PROJECT_REF", "abcdefghijklmnopqrst")
         .env("SUPABASE_ACCESS_TOKEN", "sbp_0123456789")
+        .env("SUPABASE_API_URL", &api.base_url())
+        .input("require-pitr", "false")
         .run(EXE, &[]);
-    contract::assert_not_implemented(&result, "shipline-backup-check", 7);
+    // The env fallbacks are used (the fake knows this project and token; it has no backups
+    // yet, so the check fails), and the token was masked before anything else was printed.
+    assert_eq!(result.code, Some(1), "{}", result.everything());
+    assert!(
+        result.stdout.contains("newest backup::none"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(api.requests().len(), 1);
     assert!(result.stdout.starts_with("::add-mask::sbp_0123456789\n"));
 }
 
@@ -87,5 +102,56 @@ fn bad_values_exit_2_naming_the_input() {
             result.stdout
         );
     }
-    contract::assert_not_implemented(&base().run(EXE, &[]), "shipline-backup-check", 7);
+    for (input, value, message) in [
+        ("tolerance", "lots", "is neither a row count"),
+        ("sample-rows", "-1", "is not a whole number"),
+        ("drill-from", "s3", "is not one of `dump`, `backup-dir`"),
+        ("jobs", "0", ""),
+    ] {
+        let result = base()
+            .input("restore-drill", "true")
+            .input(input, value)
+            .run(EXE, &[]);
+        assert_eq!(result.code, Some(2), "{input}: {}", result.everything());
+        assert!(
+            result
+                .stdout
+                .contains(&format!("::error title=invalid input `{input}`::"))
+                && result.stdout.contains(message),
+            "{}",
+            result.stdout
+        );
+    }
+    let result = base()
+        .input("restore-drill", "true")
+        .input("drill-from", "backup-dir")
+        .run(EXE, &[]);
+    assert_eq!(result.code, Some(2));
+    assert!(
+        result
+            .stdout
+            .contains("invalid input `backup-dir`::is required with `drill-from: backup-dir`"),
+        "{}",
+        result.stdout
+    );
+    let result = base()
+        .input("incident", "github-issue")
+        .input("incident-key", "a b")
+        .env("GITHUB_TOKEN", "t")
+        .run(EXE, &[]);
+    assert_eq!(result.code, Some(2));
+    assert!(
+        result.stdout.contains("invalid input `incident-key`"),
+        "{}",
+        result.stdout
+    );
+    let result = base().input("min-retention", "7d").run(EXE, &[]);
+    assert_eq!(result.code, Some(2));
+    assert!(
+        result
+            .stdout
+            .contains("invalid input `min-retention`::is for `provider: supabase`"),
+        "{}",
+        result.stdout
+    );
 }

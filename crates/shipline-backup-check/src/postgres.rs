@@ -157,3 +157,82 @@ pub fn assess(a: &Archiver, policy: &Policy) -> (Vec<Check>, Option<u64>) {
     });
     (checks, a.last_archived)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Verdict;
+
+    fn archiver(last_archived: Option<u64>, last_failed: Option<u64>) -> Archiver {
+        Archiver {
+            archive_mode: "on".into(),
+            archive_command: "cp %p /a/%f".into(),
+            archive_library: String::new(),
+            archive_timeout: "0".into(),
+            archived_count: 3,
+            last_archived_wal: Some("000000010000000000000003".into()),
+            last_archived,
+            failed_count: u64::from(last_failed.is_some()),
+            last_failed_wal: last_failed.map(|_| "000000010000000000000004".into()),
+            last_failed,
+            now: 10_000,
+            server_version_num: 150_018,
+        }
+    }
+
+    fn policy(require_pitr: bool) -> Policy {
+        Policy {
+            max_age: Duration::from_secs(26 * 3600),
+            require_pitr,
+            min_retention: None,
+            max_wal_age: Duration::from_secs(900),
+        }
+    }
+
+    fn verdicts(checks: &[Check]) -> Vec<(&str, Verdict)> {
+        checks
+            .iter()
+            .map(|c| (c.name.as_str(), c.verdict))
+            .collect()
+    }
+
+    #[test]
+    fn stale_wal_fails_and_names_archive_timeout() {
+        let (checks, last) = assess(&archiver(Some(10_000 - 1800), None), &policy(true));
+        assert_eq!(last, Some(8200));
+        let stale = checks
+            .iter()
+            .find(|c| c.name == "newest WAL archived")
+            .unwrap();
+        assert_eq!(stale.verdict, Verdict::Fail);
+        assert!(stale.detail.contains("30 min old"), "{}", stale.detail);
+        assert!(stale.detail.contains("archive_timeout"), "{}", stale.detail);
+        let (checks, _) = assess(&archiver(Some(10_000 - 60), None), &policy(true));
+        assert!(
+            checks.iter().all(|c| c.verdict == Verdict::Pass),
+            "{checks:?}"
+        );
+    }
+
+    #[test]
+    fn a_failure_after_the_last_success_fails_an_older_one_does_not() {
+        let (checks, _) = assess(&archiver(Some(9_900), Some(9_950)), &policy(true));
+        assert!(verdicts(&checks).contains(&("archiver", Verdict::Fail)));
+        let (checks, _) = assess(&archiver(Some(9_950), Some(9_900)), &policy(true));
+        assert!(verdicts(&checks).contains(&("archiver", Verdict::Pass)));
+    }
+
+    #[test]
+    fn archiving_off_fails_only_when_required() {
+        let mut a = archiver(None, None);
+        a.archive_mode = "off".into();
+        assert_eq!(
+            verdicts(&assess(&a, &policy(true)).0),
+            [("WAL archiving", Verdict::Fail)]
+        );
+        assert_eq!(
+            verdicts(&assess(&a, &policy(false)).0),
+            [("WAL archiving", Verdict::Skip)]
+        );
+    }
+}

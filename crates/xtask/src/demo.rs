@@ -30,6 +30,24 @@ pub fn run() -> anyhow::Result<()> {
 
     println!("==> starting a throwaway PostgreSQL");
     let db = shipline_testkit::pg::fresh_database();
+    // Last night's backup, as a cron job running `pg_dump -Fc` would leave it: the gate
+    // checks it is fresh, and its drill restores a fresh dump into a scratch database.
+    let backups = work.path().join("backups");
+    std::fs::create_dir_all(&backups)?;
+    let pg_dump = shipline_testkit::pg::server()
+        .bin_dir
+        .as_ref()
+        .map_or_else(|| PathBuf::from("pg_dump"), |d| d.join("pg_dump"));
+    let dumped = Command::new(pg_dump)
+        .args(["--format=custom", "--file"])
+        .arg(backups.join("nightly.dump"))
+        .arg(&db.url)
+        .output()?;
+    anyhow::ensure!(
+        dumped.status.success(),
+        "pg_dump for the demo's nightly backup failed: {}",
+        String::from_utf8_lossy(&dumped.stderr)
+    );
     let srv = work.path().join("srv");
     // As nginx would: serve whatever `current` points at, so the smoke check sees the
     // release the deploy switched to.
@@ -75,6 +93,14 @@ pub fn run() -> anyhow::Result<()> {
                 &db.url,
                 "--max-age",
                 "26h",
+                "--require-pitr",
+                "false",
+                "--backup-dir",
+                &backups.display().to_string(),
+                "--restore-drill",
+                "true",
+                "--scratch-database-url",
+                &shipline_testkit::pg::server().admin_url,
             ]),
         },
         Step {

@@ -264,3 +264,27 @@ fn the_demo_runs_and_reports_each_step() {
     // The README's first command: it must run on a fresh machine, unbuilt parts and all.
     xtask::demo::run().unwrap();
 }
+
+/// The production pipeline checks the backups before it migrates, in the same job (a failed
+/// step stops the steps after it), and its only override is the documented input.
+#[test]
+fn production_runs_the_backup_gate_before_migrate_up() {
+    let text =
+        std::fs::read_to_string(xtask::root().join(".github/workflows/production.yml")).unwrap();
+    let job = text
+        .split("\n  database:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n  deploy:\n").next())
+        .expect("a `database` job before the `deploy` job");
+    let gate = job
+        .find("uses: ./actions/backup-check")
+        .expect("the gate step");
+    let migrate = job
+        .find("uses: ./actions/migrate")
+        .expect("the migrate step");
+    assert!(gate < migrate, "the gate must come before `migrate up`");
+    assert!(job[migrate..].contains("command: up"));
+    assert!(job[gate..migrate].contains("enforce: ${{ !inputs.skip-backup-gate }}"));
+    assert!(!job[gate..migrate].contains("continue-on-error"));
+    assert!(text.contains("  deploy:\n    name: deploy\n    needs: database\n"));
+}

@@ -313,18 +313,16 @@ fn the_root_action_dispatches_and_an_unbuilt_tool_fails_plainly() {
     let back = h.result("back.txt").unwrap_or_else(|| panic!("{log}"));
     assert_eq!(back.trim().len(), 12, "the release id: {back}");
 
-    // A tool not built yet fails plainly, and later steps do not run.
+    // A failing check fails its step plainly, and later steps do not run: the backup gate
+    // against a database nobody listens on.
     let steps = format!(
-        "      - uses: ./\n{}        with:\n          command: backup-check\n          provider: supabase\n          project_ref: abcdefghijklmnopqrst\n          access_token: sbp_0123456789\n      - run: echo ran > {}\n",
+        "      - uses: ./\n{}        with:\n          command: backup-check\n          provider: postgres\n          database_url: postgres://gate@127.0.0.1:1/app\n      - run: echo ran > {}\n",
         h.step_env("."),
         h.result_path("after.txt")
     );
     let (code, log) = h.run(&steps);
     assert_eq!(code, 1, "{log}");
-    assert!(
-        log.contains("is not implemented yet (tracked in issue #7)"),
-        "{log}"
-    );
+    assert!(log.contains("recovery is at risk"), "{log}");
     assert!(h.result("after.txt").is_none());
 }
 

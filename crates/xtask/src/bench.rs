@@ -328,6 +328,15 @@ pub fn run_notify() -> anyhow::Result<()> {
     run_section("notify", "## Notify (issue #6)", crate::bench_notify::run)
 }
 
+/// `bench drill`: the restore drill against the plain tools, about 1 GB.
+pub fn run_drill() -> anyhow::Result<()> {
+    run_section(
+        "drill",
+        "## Restore drill (issue #7)",
+        crate::bench_drill::run,
+    )
+}
+
 /// Runs one benchmark and puts its section where it was (or before the aims).
 fn run_section(
     name: &str,

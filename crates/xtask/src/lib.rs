@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod bench;
 pub mod bench_deploy;
+pub mod bench_drill;
 pub mod bench_migrate;
 pub mod bench_notify;
 pub mod bench_rollback;

@@ -1,4 +1,4 @@
-//! `cargo run -p xtask -- <command>`: `actions [--check]`, `test`, `demo`, `bench [--peers]`.
+//! `cargo run -p xtask -- <command>`: `actions [--check]`, `test`, `demo`, `bench [--peers]`, `bench deploy|rollback|notify|drill`.
 
 use std::process::{Command, ExitCode};
 
@@ -11,10 +11,11 @@ fn main() -> ExitCode {
         Some("bench") if args.iter().any(|a| a == "deploy") => xtask::bench::run_deploy(),
         Some("bench") if args.iter().any(|a| a == "rollback") => xtask::bench::run_rollback(),
         Some("bench") if args.iter().any(|a| a == "notify") => xtask::bench::run_notify(),
+        Some("bench") if args.iter().any(|a| a == "drill") => xtask::bench::run_drill(),
         Some("bench") => xtask::bench::run(args.iter().any(|a| a == "--peers")),
         _ => {
             eprintln!(
-                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback | bench notify"
+                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback | bench notify | bench drill"
             );
             return ExitCode::from(2);
         }

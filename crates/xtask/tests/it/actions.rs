@@ -288,3 +288,24 @@ fn production_runs_the_backup_gate_before_migrate_up() {
     assert!(!job[gate..migrate].contains("continue-on-error"));
     assert!(text.contains("  deploy:\n    name: deploy\n    needs: database\n"));
 }
+
+/// The restore steps are written once in the action's page and copied into the runbook;
+/// the copy must not drift.
+#[test]
+fn the_runbook_carries_the_restore_steps_of_backup_check() {
+    let root = xtask::root();
+    let page = std::fs::read_to_string(root.join("docs/actions/backup-check.md")).unwrap();
+    let runbook = std::fs::read_to_string(root.join("docs/PRODUCTION_RUNBOOK.md")).unwrap();
+    let steps = page
+        .split("## How to restore\nThis text is also in `docs/PRODUCTION_RUNBOOK.md`.\n")
+        .nth(1)
+        .expect("the page's restore section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    assert!(steps.contains("restore-pitr") && steps.contains("pg_restore"));
+    assert!(
+        runbook.contains(steps),
+        "docs/PRODUCTION_RUNBOOK.md does not carry the restore steps of docs/actions/backup-check.md as they are"
+    );
+}

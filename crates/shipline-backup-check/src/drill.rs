@@ -304,9 +304,24 @@ async fn drill(
         started,
     )
     .await;
-    let _ = admin
+    // `WITH (FORCE)` (PostgreSQL 13+) ends a restore worker left behind; older servers
+    // take the plain form.
+    let forced = admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await;
+    if forced.is_err()
+        && let Err(e) = admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await
+    {
+        report.checks.push(Check::warn(
+            "scratch database",
+            format!(
+                "`{name}` could not be dropped: {}; drop it by hand",
+                shipline_pg::describe(&e)
+            ),
+        ));
+    }
     result
 }
 

@@ -368,6 +368,12 @@ impl Tool for BackupCheck {
             None => None,
             Some(kind) => {
                 parse_choice("incident", &kind, &["github-issue"])?;
+                if ctx.github.owner_repo().is_none() {
+                    return Err(InputError::new(
+                        EnvVars::GITHUB_REPOSITORY,
+                        "must be `owner/repo` for `incident: github-issue` (the runner sets it)",
+                    ));
+                }
                 let token =
                     or_env(args.github_token, env, EnvVars::GITHUB_TOKEN).ok_or_else(|| {
                         InputError::missing("github-token", Some(EnvVars::GITHUB_TOKEN))

@@ -8,7 +8,11 @@ use axum::routing::get;
 use shipline_probe::Probe;
 use shipline_testkit::{ActionsStep, Fake, Fault, contract};
 
-const EXE: &str = env!("CARGO_BIN_EXE_shipline-probe");
+mod endpoints;
+mod incidents;
+mod tls;
+
+pub const EXE: &str = env!("CARGO_BIN_EXE_shipline-probe");
 
 fn site() -> Fake {
     Fake::start(
@@ -116,7 +120,7 @@ fn missing_text_is_down_and_slow_answers_are_degraded() {
 }
 
 #[test]
-fn bad_inputs_and_unbuilt_parts() {
+fn bad_inputs_exit_2_naming_the_input() {
     for (input, value, message) in [
         ("url", "", "is required"),
         (
@@ -131,6 +135,11 @@ fn bad_inputs_and_unbuilt_parts() {
             "pagerduty",
             "`pagerduty` is not one of `github-issue`",
         ),
+        ("method", "GET /", "is not an HTTP method"),
+        ("headers", "apikey", "write one `Name: value` per line"),
+        ("body", "{nope", "is not JSON"),
+        ("max-redirects", "99", "is not a whole number from 0 to 30"),
+        ("ca-cert", "/nonexistent.pem", "cannot be read"),
     ] {
         let mut step = ActionsStep::push().input(input, value);
         if input != "url" {
@@ -150,12 +159,11 @@ fn bad_inputs_and_unbuilt_parts() {
     let result = ActionsStep::push()
         .input("url", "http://127.0.0.1:9/")
         .input("incident", "github-issue")
+        .without("GITHUB_TOKEN")
         .run(EXE, &[]);
-    assert_eq!(result.code, Some(1));
+    assert_eq!(result.code, Some(2));
     assert!(
-        result.stdout.contains(
-            "`shipline-probe` input `incident` is not implemented yet (tracked in issue #8)"
-        ),
+        result.stdout.contains("invalid input `github-token`"),
         "{}",
         result.stdout
     );

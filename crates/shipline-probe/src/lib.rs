@@ -1,14 +1,17 @@
 //! `shipline-probe`: is the site up, and how fast does it answer?
 
+pub mod checks;
 pub mod fetch;
 
 use std::time::Duration;
+
+use futures_util::StreamExt;
 
 use clap::Parser;
 use shipline_actions::{Annotation, Outcome, Report, Table};
 use shipline_cli::{
     CommonArgs, Ctx, Tool, nonempty, or_env, parse_choice, parse_duration_input, parse_list,
-    parse_url, required,
+    parse_secret_url, parse_url,
 };
 use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
 use shipline_http::HttpClient;
@@ -26,6 +29,10 @@ pub struct Args {
     /// The URL(s) to check, one per line or comma-separated.
     #[arg(long, env = "INPUT_URL")]
     pub url: Option<String>,
+
+    /// A YAML file of named checks (`checks: [{name, url, expect-status, expect-text, forbid-text, method, headers, body, max-latency}]`); the step's inputs are their defaults.
+    #[arg(long, env = "INPUT_CHECKS")]
+    pub checks: Option<String>,
 
     /// Acceptable statuses: codes and classes, e.g. `200`, `200,301` or `2xx,3xx`.
     #[arg(long, env = "INPUT_EXPECT_STATUS", default_value = "2xx")]
@@ -50,6 +57,10 @@ pub struct Args {
     /// A JSON request body (sent as `application/json` unless a header says otherwise).
     #[arg(long, env = "INPUT_BODY")]
     pub body: Option<String>,
+
+    /// How many checks run at once.
+    #[arg(long, env = "INPUT_MAX_CONCURRENCY", default_value = "20")]
+    pub max_concurrency: String,
 
     /// Redirects followed before giving up (a loop is caught earlier).
     #[arg(long, env = "INPUT_MAX_REDIRECTS", default_value = "5")]
@@ -83,6 +94,18 @@ pub struct Args {
     #[arg(long, env = "INPUT_INCIDENT")]
     pub incident: Option<String>,
 
+    /// With `incident`: a Slack incoming-webhook URL told when an incident opens and when it closes (never on repeats).
+    #[arg(long, env = "INPUT_NOTIFY_SLACK_WEBHOOK_URL")]
+    pub notify_slack_webhook_url: Option<String>,
+
+    /// With `incident`: a Discord webhook URL told when an incident opens and closes.
+    #[arg(long, env = "INPUT_NOTIFY_DISCORD_WEBHOOK_URL")]
+    pub notify_discord_webhook_url: Option<String>,
+
+    /// With `incident`: a Microsoft Teams workflow webhook URL told when an incident opens and closes.
+    #[arg(long, env = "INPUT_NOTIFY_TEAMS_WEBHOOK_URL")]
+    pub notify_teams_webhook_url: Option<String>,
+
     /// Token for incident issues. Fallback: `GITHUB_TOKEN`.
     #[arg(long, env = "INPUT_GITHUB_TOKEN")]
     pub github_token: Option<String>,
@@ -104,7 +127,7 @@ impl StatusRule {
     }
 }
 
-fn parse_status_rules(value: &str) -> Result<Vec<StatusRule>, InputError> {
+pub(crate) fn parse_status_rules(value: &str) -> Result<Vec<StatusRule>, InputError> {
     let rules: Result<Vec<_>, _> = parse_list(value)
         .iter()
         .map(|word| {
@@ -139,19 +162,37 @@ fn parse_status_rules(value: &str) -> Result<Vec<StatusRule>, InputError> {
 /// A checked probe.
 #[derive(Debug)]
 pub struct Config {
-    pub urls: Vec<SafeUrl>,
-    pub expect_status: Vec<StatusRule>,
-    pub expect_text: Option<String>,
-    pub forbid_text: Option<String>,
-    pub request: fetch::RequestSpec,
+    pub checks: Vec<checks::CheckSpec>,
+    /// Header values taken from the environment by a checks file: masked in the log.
+    pub masked: Vec<Secret>,
     pub tls: fetch::Tls,
-    pub max_latency: Option<Duration>,
     pub timeout: Duration,
     pub retries: u32,
     pub retry_delay: Duration,
     pub cert_min_days: u32,
     pub incident: bool,
+    pub max_concurrency: usize,
     pub github_token: Option<Secret>,
+    /// Told when an incident opens or closes.
+    pub chat: Vec<Chat>,
+}
+
+/// A chat webhook for incident changes.
+#[derive(Debug, Clone)]
+pub enum Chat {
+    Slack(Secret),
+    Discord(Secret),
+    Teams(Secret),
+}
+
+impl Chat {
+    fn name(&self) -> &'static str {
+        match self {
+            Chat::Slack(_) => "Slack",
+            Chat::Discord(_) => "Discord",
+            Chat::Teams(_) => "Teams",
+        }
+    }
 }
 
 /// What one URL did.
@@ -173,6 +214,7 @@ impl Health {
 }
 
 struct Checked {
+    name: String,
     url: SafeUrl,
     health: Health,
     status: Option<u16>,
@@ -189,7 +231,12 @@ pub struct Probe;
 impl Tool for Probe {
     const BIN: &'static str = "shipline-probe";
     const ACTION: &'static str = "probe";
-    const SECRET_INPUTS: &'static [&'static str] = &["github-token"];
+    const SECRET_INPUTS: &'static [&'static str] = &[
+        "github-token",
+        "notify-slack-webhook-url",
+        "notify-discord-webhook-url",
+        "notify-teams-webhook-url",
+    ];
     const SECRET_ENV: &'static [&'static str] = &[EnvVars::GITHUB_TOKEN];
     const OUTPUTS: &'static [(&'static str, &'static str)] = &[
         (
@@ -214,10 +261,15 @@ impl Tool for Probe {
     }
 
     fn validate(args: Args, ctx: &Ctx) -> Result<Config, InputError> {
-        let urls = parse_list(&required(args.url, "url", None)?)
-            .iter()
-            .map(|u| parse_url("url", u, &["https", "http"]))
-            .collect::<Result<Vec<_>, _>>()?;
+        let checks_file = nonempty(args.checks);
+        let urls = match (nonempty(args.url), &checks_file) {
+            (None, None) => return Err(InputError::missing("url", None)),
+            (None, Some(_)) => Vec::new(),
+            (Some(list), _) => parse_list(&list)
+                .iter()
+                .map(|u| parse_url("url", u, &["https", "http"]))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         let number = |input: &str, value: &str, max: u32| -> Result<u32, InputError> {
             match value.trim().parse::<u32>() {
                 Ok(n) if n <= max => Ok(n),
@@ -250,16 +302,35 @@ impl Tool for Probe {
                 ));
             }
         }
-        let method = args.method.trim().to_ascii_uppercase();
-        if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(InputError::new(
-                "method",
-                format!(
-                    "`{}` is not an HTTP method, e.g. `GET` or `POST`",
-                    args.method
-                ),
-            ));
+        let mut chat = Vec::new();
+        for (input, value, make) in [
+            (
+                "notify-slack-webhook-url",
+                args.notify_slack_webhook_url,
+                Chat::Slack as fn(Secret) -> Chat,
+            ),
+            (
+                "notify-discord-webhook-url",
+                args.notify_discord_webhook_url,
+                Chat::Discord,
+            ),
+            (
+                "notify-teams-webhook-url",
+                args.notify_teams_webhook_url,
+                Chat::Teams,
+            ),
+        ] {
+            if let Some(v) = nonempty(value) {
+                if !incident {
+                    return Err(InputError::new(
+                        input,
+                        "needs `incident: github-issue`: chat is told when an incident opens or closes, and the issue is what remembers that",
+                    ));
+                }
+                chat.push(make(parse_secret_url(input, &v, &["https", "http"])?));
+            }
         }
+        let method = parse_method(&args.method)?;
         let mut headers = Vec::new();
         for line in nonempty(args.headers).unwrap_or_default().lines() {
             let line = line.trim();
@@ -270,16 +341,7 @@ impl Tool for Probe {
                 .split_once(':')
                 .ok_or_else(|| InputError::new("headers", "write one `Name: value` per line"))?;
             let name = name.trim();
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-            {
-                return Err(InputError::new(
-                    "headers",
-                    format!("`{name}` is not a header name"),
-                ));
-            }
+            check_header_name(name)?;
             headers.push((name.to_owned(), value.trim().to_owned()));
         }
         let body = nonempty(args.body);
@@ -311,8 +373,10 @@ impl Tool for Probe {
             }
         };
         let tls = fetch::Tls::new(&extra_roots).map_err(|e| InputError::new("ca-cert", e))?;
-        Ok(Config {
-            urls,
+        let defaults = checks::CheckSpec {
+            name: String::new(),
+            url: SafeUrl::parse("http://localhost/")
+                .map_err(|e| InputError::new("url", e.to_string()))?,
             expect_status: parse_status_rules(&args.expect_status)?,
             expect_text: nonempty(args.expect_text),
             forbid_text: nonempty(args.forbid_text),
@@ -323,20 +387,46 @@ impl Tool for Probe {
                 timeout,
                 max_redirects: number("max-redirects", &args.max_redirects, 30)?,
             },
-            tls,
             max_latency: nonempty(args.max_latency)
                 .map(|v| parse_duration_input("max-latency", &v))
                 .transpose()?,
+        };
+        let mut specs: Vec<checks::CheckSpec> = urls
+            .into_iter()
+            .map(|url| checks::CheckSpec {
+                name: url.to_string(),
+                url,
+                ..defaults.clone()
+            })
+            .collect();
+        let mut masked = Vec::new();
+        if let Some(path) = &checks_file {
+            let (more, used) = checks::read(std::path::Path::new(path.trim()), &defaults, &|k| {
+                ctx.env.var(k)
+            })?;
+            specs.extend(more);
+            masked = used.into_iter().map(Secret::new).collect();
+        }
+        Ok(Config {
+            checks: specs,
+            masked,
+            tls,
             timeout,
             retries: number("retries", &args.retries, 10)?,
             retry_delay: parse_duration_input("retry-delay", &args.retry_delay)?,
             cert_min_days: number("cert-min-days", &args.cert_min_days, 3650)?,
             incident,
             github_token,
+            chat,
+            max_concurrency: match number("max-concurrency", &args.max_concurrency, 200)? {
+                0 => return Err(InputError::new("max-concurrency", "must be at least 1")),
+                n => n as usize,
+            },
         })
     }
 
     async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
+        ctx.rt.mask(&config.masked.iter().collect::<Vec<_>>());
         let github = match (&config.incident, &config.github_token) {
             (true, Some(token)) => {
                 Some(GitHub::for_run(ctx, token, &HttpClient::with_defaults()?)?)
@@ -344,9 +434,13 @@ impl Tool for Probe {
             _ => None,
         };
         ctx.rt
-            .group(&format!("probing {} URL(s)", config.urls.len()));
-        let checks = config.urls.iter().map(|url| check(url, &config));
-        let results = futures_util::future::join_all(checks).await;
+            .group(&format!("probing {} URL(s)", config.checks.len()));
+        // At most `max-concurrency` at once, reported in the order given.
+        let results: Vec<Checked> = futures_util::stream::iter(config.checks.iter())
+            .map(|spec| check(spec, &config))
+            .buffered(config.max_concurrency)
+            .collect()
+            .await;
         ctx.rt.end_group();
 
         let worst = results.iter().map(|r| r.health).max().unwrap_or(Health::Up);
@@ -436,7 +530,7 @@ impl Tool for Probe {
                     mention_on: MentionOn::Never,
                     origin: Origin::of_run(&ctx.github, ctx.github.sha.clone()),
                 };
-                match incident::report(gh, &incident_key(&r.url), &notice).await {
+                match incident::report(gh, &incident_key(&r.name, &r.url), &notice).await {
                     Ok(done) => {
                         if let Some(n) = done.number() {
                             numbers.push(n.to_string());
@@ -462,6 +556,13 @@ impl Tool for Probe {
                         };
                         if let Some(w) = what {
                             report = report.field(format!("incident ({})", r.url), w);
+                        }
+                        if matches!(done, Incident::Opened { .. } | Incident::Closed { .. }) {
+                            for failure in tell_chat(&config.chat, &notice, &done).await {
+                                report = report.annotation(
+                                    Annotation::warning(failure).title("probe: notify"),
+                                );
+                            }
                         }
                     }
                     Err(e) => {
@@ -503,14 +604,76 @@ impl Tool for Probe {
     }
 }
 
-/// One incident per URL: the key is the URL without its query (which may hold a key).
-fn incident_key(url: &SafeUrl) -> String {
+/// Tells every chat that an incident opened or closed; returns what failed.
+async fn tell_chat(chat: &[Chat], notice: &Notice, done: &Incident) -> Vec<String> {
+    if chat.is_empty() {
+        return Vec::new();
+    }
+    let Ok(http) = HttpClient::with_defaults() else {
+        return vec!["could not build the HTTP client".into()];
+    };
+    let mut notice = notice.clone();
+    match done {
+        Incident::Opened { html_url, .. } => {
+            notice.title = format!("{} is down", notice.url.as_deref().unwrap_or("a check"));
+            notice.fields.push(("Incident".into(), html_url.clone()));
+        }
+        Incident::Closed {
+            html_url,
+            lasted_secs,
+            ..
+        } => {
+            notice.title = format!(
+                "{} is back after {}",
+                notice.url.as_deref().unwrap_or("a check"),
+                shipline_core::duration::format_duration(Duration::from_secs(*lasted_secs))
+            );
+            notice.message = None;
+            notice.fields.push(("Incident".into(), html_url.clone()));
+        }
+        _ => return Vec::new(),
+    }
+    let at = shipline_core::time::now_rfc3339();
+    let sends = chat.iter().map(|c| {
+        let (http, notice, at) = (&http, &notice, &at);
+        async move {
+            let result = match c {
+                Chat::Slack(url) => shipline_notify::slack::send(
+                    http,
+                    &shipline_notify::slack::SlackTarget::Webhook(url.clone()),
+                    notice,
+                )
+                .await
+                .map(|_| ()),
+                Chat::Discord(url) => shipline_notify::discord::send(http, url, notice, at)
+                    .await
+                    .map(|_| ()),
+                Chat::Teams(url) => shipline_notify::teams::send(http, url, notice).await,
+            };
+            result.err().map(|e| format!("{}: {e}", c.name()))
+        }
+    });
+    futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// One incident per check: a named check by its name, a bare URL by the URL without its
+/// query (which may hold a key).
+fn incident_key(name: &str, url: &SafeUrl) -> String {
     let u = url.expose();
-    let key = format!(
-        "probe/{}{}",
-        u.host_str().unwrap_or_default(),
-        u.port().map(|p| format!(":{p}")).unwrap_or_default()
-    ) + u.path().trim_end_matches('/');
+    let key = if name != url.to_string() {
+        format!("probe/{name}")
+    } else {
+        format!(
+            "probe/{}{}{}",
+            u.host_str().unwrap_or_default(),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            u.path().trim_end_matches('/')
+        )
+    };
     key.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._/:-".contains(c) {
@@ -527,22 +690,22 @@ fn now() -> i64 {
 }
 
 /// How one answer measures up, before latency.
-fn judge(answer: &fetch::Answer, config: &Config) -> (Health, String) {
+fn judge(answer: &fetch::Answer, spec: &checks::CheckSpec, config: &Config) -> (Health, String) {
     let status = answer.status;
-    if !config.expect_status.iter().any(|rule| rule.matches(status)) {
+    if !spec.expect_status.iter().any(|rule| rule.matches(status)) {
         return (
             Health::Down,
             format!(
                 "answered {status}, expected `{}`",
-                describe(&config.expect_status)
+                describe(&spec.expect_status)
             ),
         );
     }
     let text = String::from_utf8_lossy(&answer.body);
-    if let Some(t) = config.expect_text.as_deref().filter(|t| !text.contains(t)) {
+    if let Some(t) = spec.expect_text.as_deref().filter(|t| !text.contains(t)) {
         return (Health::Down, format!("the answer does not contain `{t}`"));
     }
-    if let Some(t) = config.forbid_text.as_deref().filter(|t| text.contains(t)) {
+    if let Some(t) = spec.forbid_text.as_deref().filter(|t| text.contains(t)) {
         return (Health::Down, format!("the answer contains `{t}`"));
     }
     if let Some(cert) = &answer.certificate {
@@ -562,11 +725,12 @@ fn judge(answer: &fetch::Answer, config: &Config) -> (Health, String) {
 }
 
 /// One URL: attempts until one passes or `retries` more have failed.
-async fn check(url: &SafeUrl, config: &Config) -> Checked {
+async fn check(spec: &checks::CheckSpec, config: &Config) -> Checked {
+    let url = &spec.url;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let result = fetch::fetch(url, &config.request, &config.tls).await;
+        let result = fetch::fetch(url, &spec.request, &config.tls).await;
         let (health, status, note, timings, certificate) = match result {
             Err(error) => {
                 let note = match &error.certificate {
@@ -581,10 +745,10 @@ async fn check(url: &SafeUrl, config: &Config) -> Checked {
                 (Health::Down, None, note, error.timings, error.certificate)
             }
             Ok(answer) => {
-                let (mut health, mut note) = judge(&answer, config);
+                let (mut health, mut note) = judge(&answer, spec, config);
                 let latency = answer.timings.total;
                 if health == Health::Up
-                    && let Some(max) = config.max_latency.filter(|max| latency > *max)
+                    && let Some(max) = spec.max_latency.filter(|max| latency > *max)
                 {
                     health = Health::Degraded;
                     note = format!(
@@ -610,6 +774,7 @@ async fn check(url: &SafeUrl, config: &Config) -> Checked {
         };
         if health != Health::Down || attempts > config.retries {
             return Checked {
+                name: spec.name.clone(),
                 url: url.clone(),
                 health,
                 status,
@@ -622,6 +787,32 @@ async fn check(url: &SafeUrl, config: &Config) -> Checked {
         }
         tokio::time::sleep(config.retry_delay).await;
     }
+}
+
+/// `get` → `GET`; refuses what is not a method token.
+pub(crate) fn parse_method(value: &str) -> Result<String, InputError> {
+    let method = value.trim().to_ascii_uppercase();
+    if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(InputError::new(
+            "method",
+            format!("`{value}` is not an HTTP method, e.g. `GET` or `POST`"),
+        ));
+    }
+    Ok(method)
+}
+
+pub(crate) fn check_header_name(name: &str) -> Result<(), InputError> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    {
+        return Err(InputError::new(
+            "headers",
+            format!("`{name}` is not a header name"),
+        ));
+    }
+    Ok(())
 }
 
 fn describe(rules: &[StatusRule]) -> String {

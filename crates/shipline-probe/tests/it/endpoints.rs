@@ -143,3 +143,68 @@ fn a_closed_port_is_down_with_the_reason() {
         result.stdout
     );
 }
+
+#[test]
+fn a_checks_file_names_each_check_and_takes_keys_from_the_env() {
+    let s = server();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("uptime.yml");
+    std::fs::write(
+        &file,
+        format!(
+            "checks:\n  - name: home\n    url: {0}/new\n    expect-text: moved here\n  - name: api\n    url: {0}/rest/v1/rpc/health\n    method: post\n    headers:\n      apikey: \"${{ANON_KEY}}\"\n    body: {{deep: true}}\n    expect-status: 200\n    max-latency: 5s\n",
+            s.url()
+        ),
+    )
+    .unwrap();
+    let run = |key: &str| {
+        ActionsStep::push()
+            .input("checks", &file.display().to_string())
+            .input("retries", "0")
+            .env("ANON_KEY", key)
+            .run(EXE, &[])
+    };
+    let result = run("anon-key");
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    let sent = s.requests_to("POST", "/rest/v1/rpc/health");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].header("apikey"), Some("anon-key"));
+    assert_eq!(sent[0].json(), serde_json::json!({"deep": true}));
+    assert!(
+        result.stdout.contains("::add-mask::anon-key"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(s.requests_to("GET", "/new").len(), 1);
+
+    // Unset, the variable is named and nothing is requested.
+    let before = s.requests().len();
+    let result = ActionsStep::push()
+        .input("checks", &file.display().to_string())
+        .without("ANON_KEY")
+        .run(EXE, &[]);
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result.stdout.contains(
+            "invalid input `checks`::check `api`, header `apikey`: `${ANON_KEY}` is not set"
+        ),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(s.requests().len(), before);
+
+    std::fs::write(
+        &file,
+        "checks:\n  - name: x\n    url: https://x.test/\n    expected-text: typo\n",
+    )
+    .unwrap();
+    let result = ActionsStep::push()
+        .input("checks", &file.display().to_string())
+        .run(EXE, &[]);
+    assert_eq!(result.code, Some(2));
+    assert!(
+        result.stdout.contains("unknown field `expected-text`"),
+        "{}",
+        result.stdout
+    );
+}

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use shipline_testkit::fakes::github;
+use shipline_testkit::fakes::{discord, github, slack};
 use shipline_testkit::{ActionsStep, Fake};
 
 use crate::EXE;
@@ -35,6 +35,8 @@ fn down_then_still_down_then_back_is_one_issue() {
             .with_state(up.clone()),
     );
     let gh = github::start(TOKEN);
+    let chat = slack::start("xoxb-unused");
+    let disc = discord::start("dscrdProbeTok");
     let run = || {
         ActionsStep::with_event("schedule", "schedule.json")
             .input("url", &format!("{0}/\n{0}/health", site.url()))
@@ -43,6 +45,14 @@ fn down_then_still_down_then_back_is_one_issue() {
             .input("incident", "github-issue")
             .env("GITHUB_API_URL", &gh.base_url())
             .env("GITHUB_TOKEN", TOKEN)
+            .input(
+                "notify-slack-webhook-url",
+                &format!("{}/services/T0/B0/probeHookS3cr3t", chat.base_url()),
+            )
+            .input(
+                "notify-discord-webhook-url",
+                &format!("{}/api/webhooks/99/dscrdProbeTok", disc.base_url()),
+            )
             .run(EXE, &[])
     };
     let writes = || {
@@ -73,15 +83,29 @@ fn down_then_still_down_then_back_is_one_issue() {
         );
         assert!(body.contains("answered 503"), "{body}");
     }
+    let texts = || {
+        chat.state()
+            .webhook_posts
+            .iter()
+            .map(|p| p["text"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(texts().len(), 1, "chat is told once, on open");
+    assert!(texts()[0].contains("is down"), "{:?}", texts());
     let result = run();
     assert_eq!(result.code, Some(1));
     assert_eq!(result.outputs["issue-numbers"], number);
     assert_eq!(gh.state().issues.len(), 1);
+    assert_eq!(texts().len(), 1, "not on a repeat");
+    assert!(!result.shown().contains("probeHookS3cr3t"));
 
     up.store(true, Ordering::SeqCst);
     let result = run();
     assert_eq!(result.code, Some(0), "{}", result.everything());
     assert!(result.summary.contains("back after"), "{}", result.summary);
+    assert_eq!(texts().len(), 2, "and once on close");
+    assert!(texts()[1].contains("is back after"), "{:?}", texts());
+    assert_eq!(disc.state().messages.len(), 2);
     let state = gh.state();
     assert_eq!(state.issues[0]["state"], "closed");
     let n: u64 = number.parse().unwrap();

@@ -140,6 +140,11 @@ fn bad_inputs_exit_2_naming_the_input() {
         ("body", "{nope", "is not JSON"),
         ("max-redirects", "99", "is not a whole number from 0 to 30"),
         ("ca-cert", "/nonexistent.pem", "cannot be read"),
+        (
+            "notify-slack-webhook-url",
+            "https://hooks.slack.com/services/x",
+            "needs `incident: github-issue`",
+        ),
     ] {
         let mut step = ActionsStep::push().input(input, value);
         if input != "url" {

@@ -8,7 +8,6 @@ use shipline_core::InputError;
 use shipline_hosting::record::{
     HistoryEntry, Record, RecordError, RecordId, Records, State, Status,
 };
-use shipline_http::HttpClient;
 
 use crate::provider::{DeployError, Provider, Switch};
 use crate::verify::{self, Check, Verification};
@@ -379,7 +378,6 @@ pub async fn execute<P: Provider>(
     provider: &P,
     records: &Records,
     plan: &Plan,
-    http: &HttpClient,
     run: &Execution<'_>,
 ) -> Result<Done, RollbackError> {
     let target = plan.target_label();
@@ -429,7 +427,7 @@ pub async fn execute<P: Provider>(
             return Err(e.into());
         }
     };
-    let verification = verify::live_url(http, &url, run.spa, &run.check).await;
+    let verification = verify::live_url(&url, run.spa, &run.check).await;
     let from = plan.from_label();
     if let Some((id, _)) = &plan.target.record {
         let description = if verification.ok {

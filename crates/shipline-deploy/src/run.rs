@@ -10,7 +10,7 @@ use shipline_cli::Ctx;
 use shipline_core::InputError;
 use shipline_core::time::now_rfc3339_millis;
 use shipline_hosting::record::{Record, RecordId, Records, State, Status};
-use shipline_http::{ClientOptions, HttpClient, RetryPolicy};
+use shipline_http::HttpClient;
 use shipline_notify::notice::Status as NoticeStatus;
 
 use crate::comment;
@@ -250,7 +250,7 @@ async fn flow<P: Provider>(
     // 4. Verify the staged deployment at its own URL.
     let t = Instant::now();
     let verification = if config.wait {
-        Some(verify_staged(provider, &staged, config, http, deadline).await)
+        Some(verify_staged(provider, &staged, config, deadline).await)
     } else {
         None
     };
@@ -371,7 +371,7 @@ async fn flow<P: Provider>(
             expect_text: config.expect_text.as_deref(),
             deadline,
         };
-        let live = verify::live_url(http, &url, config.spa, &check).await;
+        let live = verify::live_url(&url, config.spa, &check).await;
         phases.time("check production", t);
         if !live.ok {
             let report = post_promote_failed(
@@ -382,7 +382,6 @@ async fn flow<P: Provider>(
                 &environment,
                 served_before,
                 &live,
-                http,
                 log_url.as_deref(),
                 deadline,
             )
@@ -474,7 +473,6 @@ async fn post_promote_failed<P: Provider>(
     environment: &str,
     served_before: Option<String>,
     live: &Verification,
-    http: &HttpClient,
     log_url: Option<&str>,
     deadline: Instant,
 ) -> Report {
@@ -528,7 +526,7 @@ async fn post_promote_failed<P: Provider>(
     )
     .await
     {
-        Ok(plan) => rollback::execute(provider, records, &plan, http, &run)
+        Ok(plan) => rollback::execute(provider, records, &plan, &run)
             .await
             .map(|done| (plan, done)),
         Err(e) => Err(e),
@@ -640,7 +638,6 @@ async fn verify_staged<P: Provider>(
     provider: &P,
     staged: &Staged,
     config: &Config,
-    http: &HttpClient,
     deadline: Instant,
 ) -> Verification {
     let check = Check {
@@ -651,14 +648,7 @@ async fn verify_staged<P: Provider>(
     if let Some(release) = provider.local_release(staged) {
         return verify::on_disk(&release, config.spa, &check);
     }
-    // One attempt per request: `over_http` has its own retries, tied to the deadline.
-    let once = HttpClient::new(ClientOptions {
-        retry: RetryPolicy::none(),
-        request_timeout: Duration::from_secs(15),
-        ..ClientOptions::default()
-    })
-    .unwrap_or_else(|_| http.clone());
-    verify::over_http(&once, &staged.url, &check).await
+    verify::over_http(&staged.url, &check).await
 }
 
 /// A host's error, with bad input kept as bad input (exit 2).

@@ -1,10 +1,12 @@
 //! Verification of a staged deployment at its own URL, before any traffic moves to it.
+//! Over HTTP this is `shipline-probe`'s own request (`shipline_probe::fetch`), so a deploy,
+//! a rollback and the uptime check judge a site the same way.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use shipline_core::SafeUrl;
-use shipline_http::{HttpClient, Request};
+use shipline_probe::fetch::{self, RequestSpec, Tls};
 
 /// What must be true of the smoke path.
 #[derive(Debug, Clone)]
@@ -30,7 +32,7 @@ pub struct Verification {
 const DELAYS_MS: [u64; 5] = [250, 500, 1000, 2000, 4000];
 
 /// GETs `base` + smoke path until it answers 2xx with the expected text, a few times.
-pub async fn over_http(http: &HttpClient, base: &str, check: &Check<'_>) -> Verification {
+pub async fn over_http(base: &str, check: &Check<'_>) -> Verification {
     let target = format!("{}{}", base.trim_end_matches('/'), check.smoke_path);
     let mut attempts = 0;
     let mut last = Verification {
@@ -47,6 +49,20 @@ pub async fn over_http(http: &HttpClient, base: &str, check: &Check<'_>) -> Veri
             return last;
         }
     };
+    let tls = match Tls::new(&[]) {
+        Ok(tls) => tls,
+        Err(e) => {
+            last.detail = e;
+            return last;
+        }
+    };
+    let spec = RequestSpec {
+        method: "GET".into(),
+        headers: Vec::new(),
+        body: None,
+        timeout: Duration::from_secs(15),
+        max_redirects: 10,
+    };
     for delay in DELAYS_MS
         .iter()
         .map(|ms| Duration::from_millis(*ms))
@@ -54,21 +70,21 @@ pub async fn over_http(http: &HttpClient, base: &str, check: &Check<'_>) -> Veri
     {
         attempts += 1;
         last.attempts = attempts;
-        match http.send(Request::get(url.clone())).await {
-            Ok(response) => {
-                last.status = Some(response.status.as_u16());
-                if !response.is_success() {
-                    last.detail = format!("{target} answered {}", response.status.as_u16());
+        match fetch::fetch(&url, &spec, &tls).await {
+            Ok(answer) => {
+                last.status = Some(answer.status);
+                if !(200..300).contains(&answer.status) {
+                    last.detail = format!("{target} answered {}", answer.status);
                 } else if let Some(text) = check.expect_text
-                    && !response.text().contains(text)
+                    && !String::from_utf8_lossy(&answer.body).contains(text)
                 {
                     last.detail = format!(
                         "{target} answered {} but its body does not contain `{text}` (`expect-text`)",
-                        response.status.as_u16()
+                        answer.status
                     );
                 } else {
                     last.ok = true;
-                    last.detail = format!("{target} answered {}", response.status.as_u16());
+                    last.detail = format!("{target} answered {}", answer.status);
                     return last;
                 }
             }
@@ -85,20 +101,13 @@ pub async fn over_http(http: &HttpClient, base: &str, check: &Check<'_>) -> Veri
 
 /// Checks what production serves now: over HTTP, or on disk for a `file://` URL (an fs
 /// host without `site-url`: the release `current` points at).
-pub async fn live_url(http: &HttpClient, url: &str, spa: bool, check: &Check<'_>) -> Verification {
+pub async fn live_url(url: &str, spa: bool, check: &Check<'_>) -> Verification {
     if let Some(path) = url.strip_prefix("file://") {
         let path = Path::new(path);
         let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         return on_disk(&resolved, spa, check);
     }
-    // One attempt per request: `over_http` has its own retries, tied to the deadline.
-    let once = HttpClient::new(shipline_http::ClientOptions {
-        retry: shipline_http::RetryPolicy::none(),
-        request_timeout: Duration::from_secs(15),
-        ..shipline_http::ClientOptions::default()
-    })
-    .unwrap_or_else(|_| http.clone());
-    over_http(&once, url, check).await
+    over_http(url, check).await
 }
 
 /// For a release that is not linked yet (fs): resolve the smoke path as the web server

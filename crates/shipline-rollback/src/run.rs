@@ -175,7 +175,7 @@ pub async fn rollback(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
         log_url: log_url.as_deref(),
         from_state: State::Inactive,
     };
-    let done = rollback::execute(&provider, &records, &plan, &http, &run).await;
+    let done = rollback::execute(&provider, &records, &plan, &run).await;
     phases.time(plan.target.switch.word(), t);
     let done = match done {
         Ok(done) => done,

@@ -54,6 +54,18 @@ fn production_is_staged_verified_promoted_and_recorded() {
             .all(|r| r.query_param("teamId").as_deref() == Some(TEAM)),
         "teamId on every API call"
     );
+    // The staged and the production checks are `shipline-probe`'s own request.
+    let smoke: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/_sites/"))
+        .collect();
+    assert!(!smoke.is_empty());
+    assert!(
+        smoke.iter().all(|r| r
+            .header("user-agent")
+            .is_some_and(|u| u.starts_with("shipline-probe/"))),
+        "{smoke:?}"
+    );
     let creates = v.requests_to("POST", "/v13/deployments");
     assert_eq!(creates.len(), 2, "create, upload the missing, create again");
     assert_eq!(creates[0].status, 400);

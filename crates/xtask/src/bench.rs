@@ -328,6 +328,11 @@ pub fn run_notify() -> anyhow::Result<()> {
     run_section("notify", "## Notify (issue #6)", crate::bench_notify::run)
 }
 
+/// `bench probe`: 50 slow URLs at once, and one check against a bare GET.
+pub fn run_probe() -> anyhow::Result<()> {
+    run_section("probe", "## Probe (issue #8)", crate::bench_probe::run)
+}
+
 /// `bench drill`: the restore drill against the plain tools, about 1 GB.
 pub fn run_drill() -> anyhow::Result<()> {
     run_section(

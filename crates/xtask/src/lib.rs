@@ -6,6 +6,7 @@ pub mod bench_deploy;
 pub mod bench_drill;
 pub mod bench_migrate;
 pub mod bench_notify;
+pub mod bench_probe;
 pub mod bench_rollback;
 pub mod demo;
 

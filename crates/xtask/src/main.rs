@@ -1,4 +1,4 @@
-//! `cargo run -p xtask -- <command>`: `actions [--check]`, `test`, `demo`, `bench [--peers]`, `bench deploy|rollback|notify|drill`.
+//! `cargo run -p xtask -- <command>`: `actions [--check]`, `test`, `demo`, `bench [--peers]`, `bench deploy|rollback|notify|drill|probe`.
 
 use std::process::{Command, ExitCode};
 
@@ -12,10 +12,11 @@ fn main() -> ExitCode {
         Some("bench") if args.iter().any(|a| a == "rollback") => xtask::bench::run_rollback(),
         Some("bench") if args.iter().any(|a| a == "notify") => xtask::bench::run_notify(),
         Some("bench") if args.iter().any(|a| a == "drill") => xtask::bench::run_drill(),
+        Some("bench") if args.iter().any(|a| a == "probe") => xtask::bench::run_probe(),
         Some("bench") => xtask::bench::run(args.iter().any(|a| a == "--peers")),
         _ => {
             eprintln!(
-                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback | bench notify | bench drill"
+                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback | bench notify | bench drill | bench probe"
             );
             return ExitCode::from(2);
         }

@@ -126,6 +126,21 @@ impl GitHub {
         response.json().map_err(NotifyError::Http)
     }
 
+    /// The answer whatever its status, for callers that act on a 404 or 409 themselves
+    /// (the contents API).
+    pub async fn answer(
+        &self,
+        method: shipline_http::Method,
+        url: SafeUrl,
+        body: Option<&Value>,
+    ) -> Result<shipline_http::Response, HttpError> {
+        let mut request = Request::new(method, url);
+        if let Some(b) = body {
+            request = request.json(b);
+        }
+        self.http.send(self.request(request)).await
+    }
+
     async fn graphql(
         &self,
         query: &str,

@@ -2,6 +2,7 @@
 
 pub mod checks;
 pub mod fetch;
+pub mod history;
 
 use std::time::Duration;
 
@@ -106,7 +107,15 @@ pub struct Args {
     #[arg(long, env = "INPUT_NOTIFY_TEAMS_WEBHOOK_URL")]
     pub notify_teams_webhook_url: Option<String>,
 
-    /// Token for incident issues. Fallback: `GITHUB_TOKEN`.
+    /// A branch to keep the results on (JSON Lines per day, `summary.json`, `response-time.svg`), through the contents API; needs `contents: write`.
+    #[arg(long, env = "INPUT_HISTORY")]
+    pub history: Option<String>,
+
+    /// The folder on the history branch.
+    #[arg(long, env = "INPUT_HISTORY_DIR", default_value = "uptime")]
+    pub history_dir: String,
+
+    /// Token for incident issues and history. Fallback: `GITHUB_TOKEN`.
     #[arg(long, env = "INPUT_GITHUB_TOKEN")]
     pub github_token: Option<String>,
 }
@@ -171,6 +180,8 @@ pub struct Config {
     pub retry_delay: Duration,
     pub cert_min_days: u32,
     pub incident: bool,
+    /// `(branch, folder)`.
+    pub history: Option<(String, String)>,
     pub max_concurrency: usize,
     pub github_token: Option<Secret>,
     /// Told when an incident opens or closes.
@@ -288,7 +299,33 @@ impl Tool for Probe {
         };
         let github_token =
             or_env(args.github_token, &ctx.env, EnvVars::GITHUB_TOKEN).map(Secret::new);
-        if incident {
+        let history = match nonempty(args.history) {
+            None => None,
+            Some(branch) => {
+                let branch = branch.trim().to_owned();
+                let dir = args.history_dir.trim().trim_matches('/').to_owned();
+                let ok = |t: &str| {
+                    !t.is_empty()
+                        && !t.contains("..")
+                        && t.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+                };
+                if !ok(&branch) {
+                    return Err(InputError::new(
+                        "history",
+                        format!("`{branch}` is not a branch name"),
+                    ));
+                }
+                if !ok(&dir) {
+                    return Err(InputError::new(
+                        "history-dir",
+                        format!("`{dir}` is not a folder name"),
+                    ));
+                }
+                Some((branch, dir))
+            }
+        };
+        if incident || history.is_some() {
             if github_token.is_none() {
                 return Err(InputError::missing(
                     "github-token",
@@ -298,7 +335,7 @@ impl Tool for Probe {
             if ctx.github.owner_repo().is_none() {
                 return Err(InputError::new(
                     EnvVars::GITHUB_REPOSITORY,
-                    "must be `owner/repo` for `incident: github-issue` (the runner sets it)",
+                    "must be `owner/repo` for `incident` and `history` (the runner sets it)",
                 ));
             }
         }
@@ -418,6 +455,7 @@ impl Tool for Probe {
             incident,
             github_token,
             chat,
+            history,
             max_concurrency: match number("max-concurrency", &args.max_concurrency, 200)? {
                 0 => return Err(InputError::new("max-concurrency", "must be at least 1")),
                 n => n as usize,
@@ -427,7 +465,10 @@ impl Tool for Probe {
 
     async fn run(config: Config, ctx: &mut Ctx) -> anyhow::Result<Report> {
         ctx.rt.mask(&config.masked.iter().collect::<Vec<_>>());
-        let github = match (&config.incident, &config.github_token) {
+        let github = match (
+            config.incident || config.history.is_some(),
+            &config.github_token,
+        ) {
             (true, Some(token)) => {
                 Some(GitHub::for_run(ctx, token, &HttpClient::with_defaults()?)?)
             }
@@ -507,7 +548,7 @@ impl Tool for Probe {
                 Health::Up => {}
             }
         }
-        if let Some(gh) = &github {
+        if let (Some(gh), true) = (&github, config.incident) {
             let mut numbers = Vec::new();
             for r in &results {
                 let notice = Notice {
@@ -578,6 +619,58 @@ impl Tool for Probe {
             }
             report = report.output("issue-numbers", numbers.join(","));
         }
+        if let (Some(gh), Some((branch, dir))) = (&github, &config.history) {
+            let store = history::History {
+                gh,
+                branch: branch.clone(),
+                dir: dir.clone(),
+            };
+            let now = shipline_core::time::now_secs();
+            match store.record(&lines(&results, now), now).await {
+                Ok(summary) => {
+                    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |p| format!("{p:.2}%"));
+                    let rows = results
+                        .iter()
+                        .map(|r| {
+                            let b = summary.checks.get(&r.name).cloned().unwrap_or_default();
+                            vec![
+                                r.name.clone(),
+                                pct(history::uptime(&b, now, 86_400)),
+                                pct(history::uptime(&b, now, 7 * 86_400)),
+                                pct(history::uptime(&b, now, 30 * 86_400)),
+                            ]
+                        })
+                        .collect();
+                    let server = ctx
+                        .env
+                        .var("GITHUB_SERVER_URL")
+                        .unwrap_or_else(|| "https://github.com".into())
+                        .trim_end_matches('/')
+                        .to_owned();
+                    report = report
+                        .field(
+                            "Response-time chart",
+                            format!(
+                                "{server}/{}/{}/blob/{branch}/{dir}/response-time.svg",
+                                gh.owner, gh.repo
+                            ),
+                        )
+                        .table(Table {
+                            title: "Uptime".into(),
+                            headers: ["check", "24 h", "7 days", "30 days"]
+                                .map(String::from)
+                                .into(),
+                            rows,
+                        });
+                }
+                Err(e) => {
+                    report = report.annotation(
+                        Annotation::warning(format!("the history was not written: {e}"))
+                            .title("probe: history"),
+                    );
+                }
+            }
+        }
         Ok(report
             .table(Table {
                 title: "Checks".into(),
@@ -602,6 +695,31 @@ impl Tool for Probe {
                 rows: timing_rows,
             }))
     }
+}
+
+/// This run as history lines (the URL without its query, which may hold a key).
+fn lines(results: &[Checked], now: u64) -> Vec<history::Line> {
+    let at = shipline_core::time::rfc3339(now);
+    let ms = |d: Duration| d.as_millis() as u64;
+    results
+        .iter()
+        .map(|r| {
+            let mut url = r.url.expose().clone();
+            url.set_query(None);
+            history::Line {
+                at: at.clone(),
+                check: r.name.clone(),
+                url: url.to_string(),
+                status: r.health.word().to_owned(),
+                http: r.status,
+                total_ms: ms(r.timings.total),
+                dns_ms: ms(r.timings.dns),
+                connect_ms: ms(r.timings.connect),
+                tls_ms: r.timings.tls.map(ms),
+                ttfb_ms: ms(r.timings.ttfb),
+            }
+        })
+        .collect()
 }
 
 /// Tells every chat that an incident opened or closed; returns what failed.

@@ -9,6 +9,7 @@ use shipline_probe::Probe;
 use shipline_testkit::{ActionsStep, Fake, Fault, contract};
 
 mod endpoints;
+mod history;
 mod incidents;
 mod tls;
 

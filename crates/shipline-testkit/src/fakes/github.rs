@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use serde_json::{Value, json};
 
 use super::{Routes, ServiceFake, bearer, lock, timestamp};
@@ -39,6 +39,13 @@ pub struct GitHubState {
     pub pulls_by_commit: BTreeMap<String, Vec<u64>>,
     /// Node ids of the comments collapsed through GraphQL `minimizeComment`.
     pub minimized: Vec<String>,
+    /// Branches that exist (the contents API answers 404 for others).
+    pub branches: Vec<String>,
+    /// Files per `(branch, path)`: the bytes and their blob SHA.
+    pub files: BTreeMap<(String, String), (Vec<u8>, String)>,
+    /// Before the next `PUT` of this path, another writer appends this line to it (a
+    /// concurrent run): the `PUT` then carries a stale SHA and gets 409.
+    pub race: Option<(String, String)>,
     clock: u64,
     next_id: u64,
 }
@@ -184,6 +191,9 @@ pub fn start(token: &str) -> GitHub {
         issues: Vec::new(),
         pulls_by_commit: BTreeMap::new(),
         minimized: Vec::new(),
+        branches: vec!["main".into()],
+        files: BTreeMap::new(),
+        race: None,
         clock: 0,
         next_id: 1000,
     }));
@@ -240,6 +250,18 @@ pub fn start(token: &str) -> GitHub {
             "get",
             "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
             get(pulls_of_commit),
+        )
+        .add_as(
+            "get",
+            "/repos/{owner}/{repo}/contents/{path}",
+            "/repos/{owner}/{repo}/contents/{*path}",
+            get(get_contents),
+        )
+        .add_as(
+            "put",
+            "/repos/{owner}/{repo}/contents/{path}",
+            "/repos/{owner}/{repo}/contents/{*path}",
+            put(put_contents),
         )
         .build(state.clone());
     // GraphQL is one endpoint outside the REST description: the two queries notify makes.
@@ -826,4 +848,121 @@ async fn pulls_of_commit(
         })
         .collect();
     super::json(StatusCode::OK, Value::Array(pulls))
+}
+
+fn blob_sha(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    hex::encode(h.finalize())
+}
+
+fn content_json(path: &str, bytes: &[u8], sha: &str) -> Value {
+    use base64::Engine;
+    // GitHub wraps the base64 at 60 characters.
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let wrapped: Vec<String> = encoded
+        .as_bytes()
+        .chunks(60)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    json!({
+        "type": "file", "encoding": "base64", "size": bytes.len(),
+        "name": path.rsplit('/').next().unwrap_or(path), "path": path,
+        "sha": sha, "content": wrapped.join("\n") + "\n",
+    })
+}
+
+/// `GET /repos/{owner}/{repo}/contents/{path}?ref=`: a file, or 404.
+async fn get_contents(
+    State(s): State<Shared>,
+    Path((_, _, path)): Path<(String, String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&s);
+    if let Err(e) = check(&state, &headers, false) {
+        return e;
+    }
+    let branch = query.get("ref").cloned().unwrap_or_else(|| "main".into());
+    if !state.branches.contains(&branch) {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("No commit found for the ref {branch}"),
+        );
+    }
+    match state.files.get(&(branch, path.clone())) {
+        Some((bytes, sha)) => super::json(StatusCode::OK, content_json(&path, bytes, sha)),
+        None => error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+/// `PUT /repos/{owner}/{repo}/contents/{path}`: create (no `sha`) or update (the current
+/// `sha`); a stale `sha` is 409, a missing one for an existing file 422, as GitHub answers.
+async fn put_contents(
+    State(s): State<Shared>,
+    Path((_, _, path)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    use base64::Engine;
+    let mut state = lock(&s);
+    if let Err(e) = check(&state, &headers, true) {
+        return e;
+    }
+    let branch = body["branch"].as_str().unwrap_or("main").to_owned();
+    if !state.branches.contains(&branch) {
+        return error(StatusCode::NOT_FOUND, &format!("Branch {branch} not found"));
+    }
+    if body["message"].as_str().is_none_or(str::is_empty) {
+        return invalid("message");
+    }
+    let Some(bytes) = body["content"]
+        .as_str()
+        .and_then(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+    else {
+        return invalid("content");
+    };
+    let key = (branch.clone(), path.clone());
+    if let Some((race_path, line)) = state.race.clone()
+        && race_path == path
+    {
+        state.race = None;
+        let mut current = state
+            .files
+            .get(&key)
+            .map(|f| f.0.clone())
+            .unwrap_or_default();
+        current.extend_from_slice(line.as_bytes());
+        let sha = blob_sha(&current);
+        state.files.insert(key.clone(), (current, sha));
+    }
+    let sent_sha = body["sha"].as_str();
+    let status = match (state.files.get(&key), sent_sha) {
+        (Some(_), None) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid request.\n\n\"sha\" wasn't supplied.",
+            );
+        }
+        (Some((_, current)), Some(sent)) if current != sent => {
+            return error(
+                StatusCode::CONFLICT,
+                &format!("{path} does not match {sent}"),
+            );
+        }
+        (Some(_), Some(_)) => StatusCode::OK,
+        (None, _) => StatusCode::CREATED,
+    };
+    let sha = blob_sha(&bytes);
+    state.files.insert(key, (bytes.clone(), sha.clone()));
+    let (_, now) = state.tick();
+    super::json(
+        status,
+        json!({
+            "content": content_json(&path, &bytes, &sha),
+            "commit": { "sha": blob_sha(now.as_bytes()), "message": body["message"] },
+        }),
+    )
 }

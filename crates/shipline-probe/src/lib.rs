@@ -650,8 +650,9 @@ impl Tool for Probe {
                     report = report
                         .field(
                             "Response-time chart",
+                            // An image in the step summary (Markdown), a link in text.
                             format!(
-                                "{server}/{}/{}/blob/{branch}/{dir}/response-time.svg",
+                                "![response time, last 7 days]({server}/{}/{}/blob/{branch}/{dir}/response-time.svg?raw=true)",
                                 gh.owner, gh.repo
                             ),
                         )

@@ -63,7 +63,7 @@ fn runs_append_lines_even_when_another_run_writes_in_between() {
     assert!(
         first
             .summary
-            .contains("/blob/uptime-history/uptime/response-time.svg"),
+            .contains("](https://github.com/acme/webapp/blob/uptime-history/uptime/response-time.svg?raw=true)"),
         "{}",
         first.summary
     );

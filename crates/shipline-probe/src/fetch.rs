@@ -174,12 +174,15 @@ async fn follow(
     started: Instant,
 ) -> Result<Answer, FetchError> {
     let mut current = url.clone();
+    // Compared as they are, shown redacted (a query may hold a key).
     let mut seen = vec![current.expose().to_string()];
+    let mut shown = vec![current.to_string()];
     let mut method = spec.method.clone();
     let mut body = spec.body.clone();
+    let mut headers = spec.headers.clone();
     let mut redirects = 0;
     loop {
-        let mut answer = once(&current, &method, &spec.headers, body.as_deref(), tls).await?;
+        let mut answer = once(&current, &method, &headers, body.as_deref(), tls).await?;
         answer.timings.total = started.elapsed();
         answer.redirects = redirects;
         let location = (300..400)
@@ -190,13 +193,14 @@ async fn follow(
             return Ok(answer.done());
         };
         let next = current.expose().join(&location).map_err(|e| FetchError {
-            message: format!("{current} redirected to `{location}`, which is not a URL ({e})"),
+            message: format!("{current} redirected to a location that is not a URL ({e})"),
             timings: answer.timings,
             certificate: answer.certificate.clone(),
         })?;
+        let next_shown = SafeUrl::from(next.clone()).to_string();
         if seen.contains(&next.to_string()) {
             return Err(FetchError {
-                message: format!("redirect loop: {} → {next}", seen.join(" → ")),
+                message: format!("redirect loop: {} → {next_shown}", shown.join(" → ")),
                 timings: answer.timings,
                 certificate: answer.certificate,
             });
@@ -204,9 +208,9 @@ async fn follow(
         if redirects == spec.max_redirects {
             return Err(FetchError {
                 message: format!(
-                    "more than {} redirect(s): {} → {next}",
+                    "more than {} redirect(s): {} → {next_shown}",
                     spec.max_redirects,
-                    seen.join(" → ")
+                    shown.join(" → ")
                 ),
                 timings: answer.timings,
                 certificate: answer.certificate,
@@ -217,7 +221,13 @@ async fn follow(
             method = "GET".into();
             body = None;
         }
+        // The step's headers (an API key) go to the origin they were written for only, as a
+        // browser drops `Authorization` on a cross-origin redirect.
+        if next.origin() != current.expose().origin() {
+            headers.clear();
+        }
         seen.push(next.to_string());
+        shown.push(next_shown);
         current = SafeUrl::from(next);
         redirects += 1;
     }

@@ -208,3 +208,35 @@ fn a_checks_file_names_each_check_and_takes_keys_from_the_env() {
         result.stdout
     );
 }
+
+#[test]
+fn headers_do_not_follow_a_redirect_to_another_origin() {
+    let other = Fake::start(
+        "other origin",
+        Router::new().route("/landing", get(|| async { "landed" })),
+    );
+    let target = format!("{}/landing", other.url());
+    let first = Fake::start(
+        "first origin",
+        Router::new().route(
+            "/hop",
+            get(move || {
+                let target = target.clone();
+                async move { Redirect::temporary(&target) }
+            }),
+        ),
+    );
+    let result = probe(&format!("{}/hop?key=s3cr3tquery", first.url()))
+        .input("headers", "apikey: anon-key")
+        .input("expect-text", "landed")
+        .run(EXE, &[]);
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    assert_eq!(first.requests()[0].header("apikey"), Some("anon-key"));
+    let landed = other.requests();
+    assert_eq!(landed.len(), 1);
+    assert_eq!(
+        landed[0].header("apikey"),
+        None,
+        "the key stayed with its origin"
+    );
+}

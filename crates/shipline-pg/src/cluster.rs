@@ -148,7 +148,8 @@ fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (then servers run as `postgres`: `initdb` refuses root).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -156,7 +157,8 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn postgres_ids() -> Result<(u32, u32), PgError> {
+/// The `postgres` user's uid and gid.
+pub fn postgres_ids() -> Result<(u32, u32), PgError> {
     let id = |flag: &str| -> Result<u32, PgError> {
         let out = Command::new("id")
             .args([flag, "postgres"])
@@ -171,7 +173,8 @@ fn postgres_ids() -> Result<(u32, u32), PgError> {
     Ok((id("-u")?, id("-g")?))
 }
 
-fn free_port() -> Result<u16, PgError> {
+/// A loopback port nobody listens on now.
+pub fn free_port() -> Result<u16, PgError> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| PgError::Config(format!("no free loopback port: {e}")))?;
     listener

@@ -229,7 +229,6 @@ struct Checked {
     url: SafeUrl,
     health: Health,
     status: Option<u16>,
-    latency: Duration,
     timings: fetch::Timings,
     certificate: Option<fetch::Certificate>,
     attempts: u32,
@@ -488,7 +487,7 @@ impl Tool for Probe {
         let slowest = results
             .iter()
             .filter(|r| r.health != Health::Down)
-            .map(|r| r.latency.as_millis())
+            .map(|r| r.timings.total.as_millis())
             .max()
             .unwrap_or(0);
         let outcome = if worst == Health::Down {
@@ -517,7 +516,7 @@ impl Tool for Probe {
                 r.status
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "-".into()),
-                format!("{} ms", r.latency.as_millis()),
+                format!("{} ms", r.timings.total.as_millis()),
                 r.attempts.to_string(),
                 r.note.clone(),
             ]);
@@ -599,7 +598,7 @@ impl Tool for Probe {
                             report = report.field(format!("incident ({})", r.url), w);
                         }
                         if matches!(done, Incident::Opened { .. } | Incident::Closed { .. }) {
-                            for failure in tell_chat(&config.chat, &notice, &done).await {
+                            for failure in tell_chat(&gh.http, &config.chat, &notice, &done).await {
                                 report = report.annotation(
                                     Annotation::warning(failure).title("probe: notify"),
                                 );
@@ -724,13 +723,15 @@ fn lines(results: &[Checked], now: u64) -> Vec<history::Line> {
 }
 
 /// Tells every chat that an incident opened or closed; returns what failed.
-async fn tell_chat(chat: &[Chat], notice: &Notice, done: &Incident) -> Vec<String> {
+async fn tell_chat(
+    http: &HttpClient,
+    chat: &[Chat],
+    notice: &Notice,
+    done: &Incident,
+) -> Vec<String> {
     if chat.is_empty() {
         return Vec::new();
     }
-    let Ok(http) = HttpClient::with_defaults() else {
-        return vec!["could not build the HTTP client".into()];
-    };
     let mut notice = notice.clone();
     match done {
         Incident::Opened { html_url, .. } => {
@@ -754,7 +755,7 @@ async fn tell_chat(chat: &[Chat], notice: &Notice, done: &Incident) -> Vec<Strin
     }
     let at = shipline_core::time::now_rfc3339();
     let sends = chat.iter().map(|c| {
-        let (http, notice, at) = (&http, &notice, &at);
+        let (notice, at) = (&notice, &at);
         async move {
             let result = match c {
                 Chat::Slack(url) => shipline_notify::slack::send(
@@ -897,7 +898,6 @@ async fn check(spec: &checks::CheckSpec, config: &Config) -> Checked {
                 url: url.clone(),
                 health,
                 status,
-                latency: timings.total,
                 timings,
                 certificate,
                 attempts,

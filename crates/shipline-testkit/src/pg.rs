@@ -259,25 +259,11 @@ fn nanos() -> u128 {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    shipline_pg::cluster::is_root()
 }
 
 fn postgres_ids() -> Result<(u32, u32), String> {
-    let id = |flag: &str| -> Result<u32, String> {
-        let out = Command::new("id")
-            .args([flag, "postgres"])
-            .output()
-            .map_err(|e| e.to_string())?;
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .map_err(|_| "running as root, but there is no `postgres` user to run the test cluster as (`initdb` refuses root): create one, or set TEST_DATABASE_URL".to_owned())
-    };
-    Ok((id("-u")?, id("-g")?))
+    shipline_pg::cluster::postgres_ids().map_err(|e| e.to_string())
 }
 
 fn find_bin_dir() -> Option<PathBuf> {
@@ -353,8 +339,7 @@ fn spawn_watchdog(root: bool, bin_dir: &Path, data_dir: &Path) -> Result<(), Str
 }
 
 fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+    shipline_pg::cluster::free_port().map_err(|e| e.to_string())
 }
 
 /// How long a test may wait for the watchdog to clean up after a killed process.

@@ -1,7 +1,9 @@
 //! `github-deployment`: a status on a shipline deployment record, for custom steps (a
-//! manual check, an external test run) that decide how a deploy went.
+//! manual check, an external test run) that decide how a deploy went; or on every record
+//! of one environment (a closed pull request's previews, set inactive).
 
 use serde_json::json;
+use shipline_core::SafeUrl;
 use shipline_http::Method;
 
 use crate::error::NotifyError;
@@ -65,4 +67,39 @@ pub async fn set_status(gh: &GitHub, id: u64, notice: &Notice) -> Result<String,
     )
     .await?;
     Ok(state.to_owned())
+}
+
+/// Sets the status on every shipline record of `environment` whose latest status differs;
+/// returns how many changed. Records of other tools are left alone.
+pub async fn set_status_all(
+    gh: &GitHub,
+    environment: &str,
+    notice: &Notice,
+) -> Result<usize, NotifyError> {
+    let mut url = gh.repo_url("deployments")?.into_inner();
+    url.query_pairs_mut()
+        .append_pair("environment", environment)
+        .append_pair("per_page", "100");
+    let deployments = gh.get_all(SafeUrl::from(url), "deployments: read").await?;
+    let state = state_of(notice.status);
+    let mut changed = 0;
+    for deployment in deployments {
+        let Some(id) = deployment["id"].as_u64() else {
+            continue;
+        };
+        if !deployment["payload"]["shipline"].is_object() {
+            continue;
+        }
+        let mut statuses = gh
+            .repo_url(&format!("deployments/{id}/statuses"))?
+            .into_inner();
+        statuses.query_pairs_mut().append_pair("per_page", "1");
+        let latest = gh.get(SafeUrl::from(statuses), "deployments: read").await?;
+        if latest[0]["state"].as_str() == Some(state) {
+            continue;
+        }
+        set_status(gh, id, notice).await?;
+        changed += 1;
+    }
+    Ok(changed)
 }

@@ -143,6 +143,8 @@ pub struct Args {
     pub slack_thread_ts: Option<String>,
 
     /// `github-deployment`: the id of the shipline deployment record to set a status on.
+    /// Without it, every shipline record of `environment` gets the status (`cancelled` sets
+    /// a closed pull request's previews inactive).
     #[arg(long, env = "INPUT_GITHUB_DEPLOYMENT_ID")]
     pub github_deployment_id: Option<String>,
 
@@ -313,10 +315,15 @@ impl Tool for Notify {
         }
         let deployment_id = match nonempty(args.github_deployment_id) {
             Some(id) => Some(parse_number("github-deployment-id", &id)?),
-            None if targets.contains(&Target::GithubDeployment) => {
+            None if targets.contains(&Target::GithubDeployment)
+                && args
+                    .environment
+                    .as_deref()
+                    .is_none_or(|e| e.trim().is_empty()) =>
+            {
                 return Err(InputError::new(
                     "github-deployment-id",
-                    "is required for `github-deployment`: pass the `deployment-id` output of `deploy`",
+                    "is required for `github-deployment` (the `github-deployment-id` output of `deploy`), unless `environment` names the records to set (e.g. a closed pull request's `preview/pr-42`)",
                 ));
             }
             None => None,

@@ -229,11 +229,22 @@ async fn send(
         }
         Target::GithubDeployment => {
             let gh = need_gh()?;
-            let id = config
-                .deployment_id
-                .ok_or_else(|| NotifyError::Input("`github-deployment-id` is required".into()))?;
-            let state = deployment::set_status(gh, id, notice).await?;
-            Ok(Done::said(format!("deployment {id}: {state}")))
+            match (config.deployment_id, notice.environment.as_deref()) {
+                (Some(id), _) => {
+                    let state = deployment::set_status(gh, id, notice).await?;
+                    Ok(Done::said(format!("deployment {id}: {state}")))
+                }
+                (None, Some(environment)) => {
+                    let changed = deployment::set_status_all(gh, environment, notice).await?;
+                    Ok(Done::said(format!(
+                        "{changed} deployment(s) of `{environment}` set {}",
+                        deployment::state_of(notice.status)
+                    )))
+                }
+                (None, None) => Err(NotifyError::Input(
+                    "`github-deployment-id` or `environment` is required".into(),
+                )),
+            }
         }
         Target::Slack => {
             let slack_target = config

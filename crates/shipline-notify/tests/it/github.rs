@@ -188,3 +188,71 @@ fn a_deployment_that_is_not_a_shipline_record_is_refused() {
         missing.stdout
     );
 }
+
+/// A closed pull request: every shipline preview of its environment is set inactive; another
+/// tool's deployment, another PR's preview and one already inactive are left alone.
+#[test]
+fn a_closed_pull_requests_previews_are_set_inactive() {
+    let gh = github();
+    let add = |environment: &str, shipline: bool| {
+        let payload = if shipline {
+            json!({ "shipline": { "provider": "vercel", "url": "https://pr.acme.dev" } })
+        } else {
+            json!({})
+        };
+        gh.state()
+            .add_deployment(
+                "acme",
+                "webapp",
+                "feature",
+                &json!({ "environment": environment, "transient_environment": true, "payload": payload }),
+            )["id"]
+            .as_u64()
+            .unwrap()
+    };
+    let live = add("preview/pr-7", true);
+    let retired = add("preview/pr-7", true);
+    let other_tool = add("preview/pr-7", false);
+    let other_pr = add("preview/pr-8", true);
+    gh.state()
+        .statuses
+        .entry(retired)
+        .or_default()
+        .push(json!({ "state": "inactive", "description": "superseded" }));
+    let result = at(ActionsStep::push(), &gh)
+        .input("to", "github-deployment")
+        .input("environment", "preview/pr-7")
+        .input("status", "cancelled")
+        .input("message", "pull request closed")
+        .run(EXE, &[]);
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("1 deployment(s) of `preview/pr-7` set inactive"),
+        "{}",
+        result.stdout
+    );
+    let state = gh.state();
+    let latest = |id: u64| {
+        state
+            .statuses
+            .get(&id)
+            .and_then(|s| s.last().cloned())
+            .map(|s| s["state"].clone())
+    };
+    assert_eq!(latest(live), Some(json!("inactive")));
+    assert_eq!(state.statuses[&retired].len(), 1, "not set twice");
+    assert_eq!(latest(other_tool), None);
+    assert_eq!(latest(other_pr), None);
+    // Without an id or an environment there is nothing to set: bad input.
+    drop(state);
+    let bare = at(ActionsStep::push(), &gh)
+        .input("to", "github-deployment")
+        .run(EXE, &[]);
+    assert_eq!(bare.code, Some(2));
+    assert!(
+        bare.stdout
+            .contains("unless `environment` names the records")
+    );
+}

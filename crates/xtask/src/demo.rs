@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -13,22 +14,83 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shipline_testkit::fakes;
 
+/// What a step must do for the demo to pass: most succeed; the broken build must be refused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Success,
+    Failure,
+}
+
 struct Step {
     name: &'static str,
     tool: &'static str,
     args: Vec<String>,
+    expect: Expect,
+    /// Runs before the step (the next release's files, its migration).
+    before: Option<Box<dyn Fn() -> anyhow::Result<()>>>,
+    /// Checked after the step: what must be true of production now.
+    after: Option<Box<dyn Fn() -> anyhow::Result<String>>>,
 }
 
-pub fn run() -> anyhow::Result<()> {
+/// One step as it ran: for the summary, the test and the benchmark.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub name: &'static str,
+    pub tool: &'static str,
+    pub exit: Option<i32>,
+    pub elapsed: Duration,
+    pub outcome: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub steps: Vec<StepReport>,
+    /// From the first step to the last (the build of the binaries and the cluster start excluded).
+    pub pipeline: Duration,
+    /// Everything, the cluster start included.
+    pub total: Duration,
+    pub site_requests: usize,
+    pub webhook_posts: usize,
+}
+
+/// Runs the demo, printing as it goes; fails when a step does not do what it must.
+pub fn run() -> anyhow::Result<Report> {
+    let report = run_quietly(true)?;
+    let failed: Vec<&str> = report
+        .steps
+        .iter()
+        .filter(|s| !s.ok)
+        .map(|s| s.name)
+        .collect();
+    anyhow::ensure!(
+        failed.is_empty(),
+        "demo steps failed: {}",
+        failed.join(", ")
+    );
+    Ok(report)
+}
+
+/// The demo; `print` off for the benchmark.
+pub fn run_quietly(print: bool) -> anyhow::Result<Report> {
+    let say = |text: String| {
+        if print {
+            println!("{text}");
+        }
+    };
     let root = crate::root();
-    println!("==> building the shipline binaries");
+    say("==> building the shipline binaries".into());
     let work = tempfile::tempdir()?;
     let bins = crate::binaries_snapshot(&work.path().join("bin"))?;
+    let started = Instant::now();
     let app = work.path().join("app");
     crate::copy_dir(&root.join("examples/app"), &app)?;
-    println!("==> the app: {} (a copy of examples/app)", app.display());
+    say(format!(
+        "==> the app: {} (a copy of examples/app)",
+        app.display()
+    ));
 
-    println!("==> starting a throwaway PostgreSQL");
+    say("==> starting a throwaway PostgreSQL".into());
     let db = shipline_testkit::pg::fresh_database();
     // Last night's backup, as a cron job running `pg_dump -Fc` would leave it: the gate
     // checks it is fresh, and its drill restores a fresh dump into a scratch database.
@@ -56,14 +118,42 @@ pub fn run() -> anyhow::Result<()> {
         .route("/{*path}", axum::routing::get(serve))
         .with_state(srv.join("current"));
     let site = shipline_testkit::Fake::start("site", site_routes);
-    let hooks = fakes::webhook::start();
+    let hooks = std::rc::Rc::new(fakes::webhook::start());
     let records = work.path().join("records");
-    // The second release: the same app with one more line in its page.
+    // A broken build: the bundle is there (preflight finds the app's text in it), but the
+    // page it serves is an error page, so the verification of the staged release fails and
+    // `current` is never switched.
+    crate::copy_dir(&app.join("dist"), &app.join("dist-broken"))?;
+    std::fs::write(
+        app.join("dist-broken/index.html"),
+        "<!doctype html><html><head><title>Error</title></head><body>500: template render failed</body></html>",
+    )?;
+    std::fs::write(
+        app.join("dist-broken/assets/index-4f2a9c.js"),
+        "document.getElementById(\"root\").innerHTML = \"<h1>Acme Todos</h1>\";\n",
+    )?;
+    // The second release: one more line in its page and one more migration (with its down
+    // script), so the rollback takes the schema back too.
     crate::copy_dir(&app.join("dist"), &app.join("dist-v2"))?;
     let index = app.join("dist-v2/index.html");
     let page = std::fs::read_to_string(&index)?;
     std::fs::write(&index, page.replace("</body>", "<!-- release 2 --></body>"))?;
-    let deploy = |directory: &str| {
+    let migrations = app.join("supabase/migrations");
+    let release_2_migration = {
+        let migrations = migrations.clone();
+        move || -> anyhow::Result<()> {
+            std::fs::write(
+                migrations.join(format!("{RELEASE_2_VERSION}_todo_due.sql")),
+                "alter table public.todos add column due date;\n",
+            )?;
+            std::fs::write(
+                migrations.join(format!("down/{RELEASE_2_VERSION}_todo_due.sql")),
+                "alter table public.todos drop column due;\n",
+            )?;
+            Ok(())
+        }
+    };
+    let deploy = |directory: &str, version: &str| {
         args(&[
             "--provider",
             "fs",
@@ -79,12 +169,46 @@ pub fn run() -> anyhow::Result<()> {
             &format!("fs:{}", records.display()),
             "--site-url",
             &site.url(),
+            "--migration-version",
+            version,
         ])
+    };
+    let migrate_up = args(&[
+        "--command",
+        "up",
+        "--database-url",
+        &db.url,
+        "--directory",
+        "supabase/migrations",
+        "--supabase-shim",
+        "true",
+    ]);
+    let serving = {
+        let current = srv.join("current");
+        move |want: &'static str, not: &'static str| -> anyhow::Result<String> {
+            let page = std::fs::read_to_string(current.join("index.html"))?;
+            anyhow::ensure!(
+                page.contains("Acme Todos") && !page.contains(not),
+                "production does not serve {want}"
+            );
+            Ok(format!("production serves {want}"))
+        }
+    };
+    let due_column = {
+        let url = db.url.clone();
+        move || -> anyhow::Result<bool> {
+            let rows = shipline_testkit::pg::query_blocking(
+                &url,
+                "select count(*)::text from information_schema.columns where table_name = 'todos' and column_name = 'due'",
+            )
+            .map_err(|e| anyhow::anyhow!("reading the schema: {e}"))?;
+            Ok(rows.first().cloned().flatten().as_deref() == Some("1"))
+        }
     };
 
     let steps = vec![
         Step {
-            name: "backup gate",
+            name: "backup gate (fresh dump, restore drill)",
             tool: "backup-check",
             args: args(&[
                 "--provider",
@@ -102,25 +226,28 @@ pub fn run() -> anyhow::Result<()> {
                 "--scratch-database-url",
                 &shipline_testkit::pg::server().admin_url,
             ]),
+            expect: Expect::Success,
+            before: None,
+            after: None,
         },
         Step {
             name: "migrate up",
             tool: "migrate",
-            args: args(&[
-                "--command",
-                "up",
-                "--database-url",
-                &db.url,
-                "--directory",
-                "supabase/migrations",
-                "--supabase-shim",
-                "true",
-            ]),
+            args: migrate_up.clone(),
+            expect: Expect::Success,
+            before: None,
+            after: None,
         },
         Step {
-            name: "deploy (fs, staged, verified, promoted)",
+            name: "deploy release 1 (staged, verified, promoted)",
             tool: "deploy",
-            args: deploy("dist"),
+            args: deploy("dist", RELEASE_1_VERSION),
+            expect: Expect::Success,
+            before: None,
+            after: Some(Box::new({
+                let serving = serving.clone();
+                move || serving("release 1", "release 2")
+            })),
         },
         Step {
             name: "smoke check",
@@ -135,9 +262,12 @@ pub fn run() -> anyhow::Result<()> {
                 "--retry-delay",
                 "200ms",
             ]),
+            expect: Expect::Success,
+            before: None,
+            after: None,
         },
         Step {
-            name: "notify",
+            name: "notify (webhook)",
             tool: "notify",
             args: args(&[
                 "--to",
@@ -149,14 +279,85 @@ pub fn run() -> anyhow::Result<()> {
                 "--title",
                 "Deployed Acme Todos",
             ]),
+            expect: Expect::Success,
+            before: None,
+            after: Some(Box::new({
+                let hooks = hooks.clone();
+                move || {
+                    let bodies = hooks.state().bodies.clone();
+                    anyhow::ensure!(
+                        bodies.len() == 1,
+                        "the webhook receiver got {} posts, not 1",
+                        bodies.len()
+                    );
+                    // What the receiver got, without the fields this local run leaves empty.
+                    let mut got = match &bodies[0] {
+                        serde_json::Value::Object(fields) => serde_json::Value::Object(
+                            fields
+                                .iter()
+                                .filter(|(_, v)| {
+                                    !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty())
+                                })
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect(),
+                        )
+                        .to_string(),
+                        other => other.to_string(),
+                    };
+                    if got.len() > 160 {
+                        let cut = (0..=160)
+                            .rev()
+                            .find(|i| got.is_char_boundary(*i))
+                            .unwrap_or(0);
+                        got.truncate(cut);
+                        got.push('…');
+                    }
+                    Ok(format!("the receiver got {got}"))
+                }
+            })),
+        },
+        Step {
+            name: "deploy a broken build (fails verification)",
+            tool: "deploy",
+            args: deploy("dist-broken", RELEASE_1_VERSION),
+            expect: Expect::Failure,
+            before: None,
+            after: Some(Box::new({
+                let serving = serving.clone();
+                move || serving("release 1, untouched", "release 2")
+            })),
+        },
+        Step {
+            name: "migrate up (release 2's migration)",
+            tool: "migrate",
+            args: migrate_up,
+            expect: Expect::Success,
+            before: Some(Box::new(release_2_migration)),
+            after: Some(Box::new({
+                let due_column = due_column.clone();
+                move || {
+                    anyhow::ensure!(due_column()?, "todos.due was not added");
+                    Ok("todos.due added".into())
+                }
+            })),
         },
         Step {
             name: "deploy release 2",
             tool: "deploy",
-            args: deploy("dist-v2"),
+            args: deploy("dist-v2", RELEASE_2_VERSION),
+            expect: Expect::Success,
+            before: None,
+            after: Some(Box::new({
+                let current = srv.join("current");
+                move || {
+                    let page = std::fs::read_to_string(current.join("index.html"))?;
+                    anyhow::ensure!(page.contains("release 2"), "release 2 is not served");
+                    Ok("production serves release 2".into())
+                }
+            })),
         },
         Step {
-            name: "rollback to release 1",
+            name: "rollback to release 1, schema too",
             tool: "rollback",
             args: args(&[
                 "--provider",
@@ -169,76 +370,106 @@ pub fn run() -> anyhow::Result<()> {
                 &site.url(),
                 "--expect-text",
                 "Acme Todos",
+                "--with-migrations",
+                "true",
+                "--database-url",
+                &db.url,
                 "--reason",
                 "demo: release 2 reverted",
             ]),
+            expect: Expect::Success,
+            before: None,
+            after: Some(Box::new(move || {
+                let served = serving("release 1 again", "release 2")?;
+                anyhow::ensure!(!due_column()?, "todos.due is still there");
+                Ok(format!("{served}; todos.due dropped"))
+            })),
         },
     ];
 
-    let mut rows = Vec::new();
-    let mut failed = false;
+    let mut reports = Vec::new();
+    let first = Instant::now();
     for step in &steps {
-        println!("\n==> {} (shipline-{})", step.name, step.tool);
-        if step.tool == "probe" {
-            println!("    (the site server serves {}/current)", srv.display());
+        say(format!("\n==> {} (shipline-{})", step.name, step.tool));
+        if let Some(before) = &step.before {
+            before()?;
         }
+        let clock = Instant::now();
         let output = Command::new(bins.join(format!("shipline-{}", step.tool)))
             .args(&step.args)
             .current_dir(&app)
             .env_remove("GITHUB_ACTIONS")
             .output()?;
+        let elapsed = clock.elapsed();
         for line in String::from_utf8_lossy(&output.stdout)
             .lines()
             .chain(String::from_utf8_lossy(&output.stderr).lines())
         {
-            println!("    {line}");
+            say(format!("    {line}"));
         }
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let outcome = match output.status.code() {
-            Some(0) => "done".to_owned(),
-            Some(1) if text.contains("is not implemented yet") => {
-                let issue = text
-                    .split("tracked in issue #")
-                    .nth(1)
-                    .and_then(|s| s.split(')').next())
-                    .unwrap_or("?");
-                format!("not implemented yet (issue #{issue})")
-            }
-            code => {
-                failed = true;
-                format!("FAILED (exit {code:?})")
-            }
+        let exit = output.status.code();
+        let (mut ok, mut outcome) = match (step.expect, exit) {
+            (Expect::Success, Some(0)) => (true, "done".to_owned()),
+            (Expect::Failure, Some(1)) => (true, "failed, as it must".to_owned()),
+            (Expect::Success, code) => (false, format!("FAILED (exit {code:?})")),
+            (Expect::Failure, code) => (false, format!("NOT REFUSED (exit {code:?})")),
         };
-        rows.push((step.name, outcome));
+        if let Some(after) = &step.after {
+            match after() {
+                Ok(fact) => outcome = format!("{outcome}: {fact}"),
+                Err(e) => {
+                    ok = false;
+                    outcome = format!("{outcome}, but {e}");
+                }
+            }
+        }
+        reports.push(StepReport {
+            name: step.name,
+            tool: step.tool,
+            exit,
+            elapsed,
+            outcome,
+            ok,
+        });
     }
+    let pipeline = first.elapsed();
 
-    println!("\n==> pipeline summary");
-    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    for (name, outcome) in &rows {
-        println!("    {name:<width$}  {outcome}");
+    say("\n==> pipeline summary".into());
+    let width = reports.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    for r in &reports {
+        say(format!(
+            "    {:<width$}  {:>6.2} s  {}",
+            r.name,
+            r.elapsed.as_secs_f64(),
+            r.outcome
+        ));
     }
-    println!(
-        "    site requests: {}, webhook posts: {}",
-        site.requests().len(),
-        hooks.state().bodies.len()
-    );
-    drop(hooks);
-    anyhow::ensure!(!failed, "a demo step failed");
-    let served = std::fs::read_to_string(srv.join("current/index.html"))?;
-    anyhow::ensure!(
-        !served.contains("release 2"),
-        "after the rollback, `current` still serves release 2"
-    );
-    println!(
-        "    after the rollback, {}/current serves release 1 again",
-        srv.display()
-    );
-    Ok(())
+    let report = Report {
+        steps: reports,
+        pipeline,
+        total: started.elapsed(),
+        site_requests: site.requests().len(),
+        webhook_posts: hooks.state().bodies.len(),
+    };
+    say(format!(
+        "    {:<width$}  {:>6.2} s  ({:.2} s with the PostgreSQL start and setup)",
+        "all steps",
+        report.pipeline.as_secs_f64(),
+        report.total.as_secs_f64()
+    ));
+    say(format!(
+        "    site requests: {}, webhook posts: {}; the temporary folder {} is removed now",
+        report.site_requests,
+        report.webhook_posts,
+        work.path().display()
+    ));
+    Ok(report)
 }
+
+/// The schema versions each release was built against (what `deploy` records and
+/// `rollback --with-migrations` goes back to).
+const RELEASE_1_VERSION: &str = "20240102000000";
+const RELEASE_2_VERSION: &str = "20240103000000";
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()

@@ -7,7 +7,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("actions") => actions(args.iter().any(|a| a == "--check")),
         Some("test") => test(&args[1..]),
-        Some("demo") => xtask::demo::run(),
+        Some("demo") => xtask::demo::run().map(drop),
         Some("bench") if args.iter().any(|a| a == "deploy") => xtask::bench::run_deploy(),
         Some("bench") if args.iter().any(|a| a == "rollback") => xtask::bench::run_rollback(),
         Some("bench") if args.iter().any(|a| a == "notify") => xtask::bench::run_notify(),

@@ -261,8 +261,36 @@ fn actionlint_lints_the_actions_as_workflows_and_catches_planted_mistakes() {
 
 #[test]
 fn the_demo_runs_and_reports_each_step() {
-    // The README's first command: it must run on a fresh machine, unbuilt parts and all.
-    xtask::demo::run().unwrap();
+    // The README's first command: it must run on a fresh machine, through the real binaries.
+    let report = xtask::demo::run().unwrap();
+    let names: Vec<&str> = report.steps.iter().map(|s| s.name).collect();
+    assert_eq!(
+        names,
+        [
+            "backup gate (fresh dump, restore drill)",
+            "migrate up",
+            "deploy release 1 (staged, verified, promoted)",
+            "smoke check",
+            "notify (webhook)",
+            "deploy a broken build (fails verification)",
+            "migrate up (release 2's migration)",
+            "deploy release 2",
+            "rollback to release 1, schema too",
+        ]
+    );
+    assert!(report.steps.iter().all(|s| s.ok), "{report:#?}");
+    let broken = &report.steps[5];
+    assert_eq!(broken.exit, Some(1));
+    assert!(
+        broken
+            .outcome
+            .contains("production serves release 1, untouched"),
+        "{broken:?}"
+    );
+    assert!(report.steps[8].outcome.contains("todos.due dropped"));
+    assert_eq!(report.webhook_posts, 1);
+    // Each step is timed (the figures themselves are the benchmark's, not a test's).
+    assert!(report.steps.iter().all(|s| !s.elapsed.is_zero()));
 }
 
 /// The production pipeline checks the backups before it migrates, in the same job (a failed

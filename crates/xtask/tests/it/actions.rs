@@ -314,7 +314,7 @@ fn production_runs_the_backup_gate_before_migrate_up() {
     assert!(job[migrate..].contains("command: up"));
     assert!(job[gate..migrate].contains("enforce: ${{ !inputs.skip-backup-gate }}"));
     assert!(!job[gate..migrate].contains("continue-on-error"));
-    assert!(text.contains("  deploy:\n    name: deploy\n    needs: database\n"));
+    assert!(text.contains("  deploy:\n    name: deploy\n    needs: [build, database]\n"));
 }
 
 /// The restore steps are written once in the action's page and copied into the runbook;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
 mod actions;
+mod pipeline;
 mod release;
 mod setup;
 mod wrkflw;

@@ -15,7 +15,7 @@ use shipline_testkit::Fake;
 
 use crate::release;
 
-fn wrkflw() -> PathBuf {
+pub(crate) fn wrkflw() -> PathBuf {
     let candidates = std::env::var_os("PATH")
         .map(|p| {
             std::env::split_paths(&p)
@@ -32,11 +32,11 @@ fn wrkflw() -> PathBuf {
 }
 
 /// The workspace's debug binaries, copied into `dir` (built first if needed).
-fn real_bins(dir: &Path) -> PathBuf {
+pub(crate) fn real_bins(dir: &Path) -> PathBuf {
     xtask::binaries_snapshot(&dir.join("bins")).unwrap()
 }
 
-const TARGET: &str = "x86_64-unknown-linux-musl";
+pub(crate) const TARGET: &str = "x86_64-unknown-linux-musl";
 
 struct Harness {
     dir: tempfile::TempDir,

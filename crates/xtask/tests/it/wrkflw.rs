@@ -31,9 +31,21 @@ pub(crate) fn wrkflw() -> PathBuf {
         .expect("wrkflw is not installed: `cargo install wrkflw --version 0.8.0 --locked` (the README's test command does it)")
 }
 
-/// The workspace's debug binaries, copied into `dir` (built first if needed).
+/// The workspace's debug binaries, copied into `dir` (built first if needed), without their
+/// debug info: 800 MB of it made packing the release archive most of a test's time.
 pub(crate) fn real_bins(dir: &Path) -> PathBuf {
-    xtask::binaries_snapshot(&dir.join("bins")).unwrap()
+    let bins = xtask::binaries_snapshot(&dir.join("bins")).unwrap();
+    for tool in release::TOOLS {
+        let stripped = Command::new("strip")
+            .arg("--strip-debug")
+            .arg(bins.join(format!("shipline-{tool}")))
+            .status();
+        // Without `strip` the archive is only bigger.
+        if let Err(e) = stripped {
+            eprintln!("strip: {e}");
+        }
+    }
+    bins
 }
 
 pub(crate) const TARGET: &str = "x86_64-unknown-linux-musl";

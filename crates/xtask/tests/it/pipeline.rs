@@ -21,9 +21,10 @@
 //! - Its workflow schema rejects `environment: { deployment: false }`: the key is dropped.
 //! - The reusable workflow's inputs leak into every step as `INPUT_*`: each inlined action
 //!   step sets all its inputs, given or default, as the composite action's `env:` does.
-//! - A secret it cannot find fails the run: the optional ones are given empty.
-//! - `github.token` is empty (the fake's token comes through `secrets.GITHUB_TOKEN`);
-//!   `runner.temp`, `github.api_url` and `github.repository` are given.
+//! - `secrets.X` inside a larger expression is empty, and wrkflw's environment (where it reads
+//!   secrets from) reaches every step: the secrets are written into the copy as literals.
+//! - `github.token` is empty: the fake's token is written in; `runner.temp` (and `RUNNER_TEMP`, named but never created), `github.api_url` and
+//!   `github.repository` are given.
 //! - `if: failure()` and `always()` steps do not run after a failed step, so the rollback after
 //!   a failed smoke check is not run here: `shipline-rollback`'s own tests and the demo cover it.
 
@@ -121,6 +122,30 @@ impl Pipeline {
         }
     }
 
+    /// The repository's secrets. Written into the copy as literals: wrkflw resolves a lone
+    /// `${{ secrets.X }}` from its own environment, but not one inside a larger expression,
+    /// and that environment would also reach every step (hiding a missing `with:`).
+    fn secrets(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("GITHUB_TOKEN", GITHUB_TOKEN.to_owned()),
+            ("DEPLOY_TOKEN", VERCEL_TOKEN.to_owned()),
+            ("DEPLOY_PROJECT", "prj_shipline".to_owned()),
+            ("VERCEL_ORG_ID", TEAM.to_owned()),
+            ("SUPABASE_ACCESS_TOKEN", SUPABASE_TOKEN.to_owned()),
+            ("SUPABASE_PROJECT_REF", PROJECT_REF.to_owned()),
+            ("DATABASE_URL", self.db.url.clone()),
+            // `preview.yml` plans against it: production's database, nothing applied yet.
+            ("PLAN_DATABASE_URL", self.db.url.clone()),
+            (
+                "SLACK_WEBHOOK_URL",
+                format!("{}/services/T0ACME/B0DEPLOY/hookS3cr3t", self.slack.base_url()),
+            ),
+            ("SENTRY_AUTH_TOKEN", SENTRY_TOKEN.to_owned()),
+            ("SENTRY_ORG", "acme".to_owned()),
+            ("SENTRY_PROJECT", "webapp".to_owned()),
+        ]
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::create_dir_all(&path).unwrap();
@@ -180,24 +205,6 @@ impl Pipeline {
             .current_dir(&self.repo)
             .env("HOME", self.path("home"))
             .env_remove("GITHUB_ACTIONS")
-            // `secrets.X` resolves from wrkflw's environment.
-            .env("GITHUB_TOKEN", GITHUB_TOKEN)
-            .env("DEPLOY_TOKEN", VERCEL_TOKEN)
-            .env("DEPLOY_PROJECT", "prj_shipline")
-            .env("VERCEL_ORG_ID", TEAM)
-            .env("SUPABASE_ACCESS_TOKEN", SUPABASE_TOKEN)
-            .env("SUPABASE_PROJECT_REF", PROJECT_REF)
-            .env("DATABASE_URL", &self.db.url)
-            .env(
-                "SLACK_WEBHOOK_URL",
-                format!("{}/services/T0ACME/B0DEPLOY/hookS3cr3t", self.slack.base_url()),
-            )
-            .env("SENTRY_AUTH_TOKEN", SENTRY_TOKEN)
-            .env("SENTRY_ORG", "acme")
-            .env("SENTRY_PROJECT", "webapp")
-            // wrkflw fails a run on a secret it cannot find; GitHub passes an unset one empty.
-            .env("CHAT_WEBHOOK_URL", "")
-            .env("PLAN_DATABASE_URL", "")
             .output()
             .unwrap();
         let log = format!(
@@ -233,6 +240,7 @@ impl Pipeline {
             runner_temp: self.path("runner-temp").display().to_string(),
             api_url: self.gh.base_url(),
             booleans,
+            secrets: self.secrets(),
         };
         if let Some(inputs) = doc
             .get_mut("on")
@@ -332,7 +340,21 @@ impl Pipeline {
 
     fn step_for_wrkflw(&self, step: &Value, env: &[(String, String)]) -> Value {
         let Some(uses) = step.get("uses").and_then(Value::as_str) else {
-            return step.clone();
+            // A `run:` step: wrkflw names a `RUNNER_TEMP` it never creates.
+            let mut step = step.clone();
+            if let Some(map) = step.as_mapping_mut() {
+                let mut env = map
+                    .get("env")
+                    .and_then(Value::as_mapping)
+                    .cloned()
+                    .unwrap_or_default();
+                env.insert(
+                    "RUNNER_TEMP".into(),
+                    self.path("runner-temp").display().to_string().into(),
+                );
+                map.insert("env".into(), Value::Mapping(env));
+            }
+            return step;
         };
         let with = step
             .get("with")
@@ -464,6 +486,7 @@ struct Literals<'a> {
     /// The reusable workflow's `type: boolean` inputs, which wrkflw passes as the strings
     /// `'true'`/`'false'` (so `!inputs.x` would be false for both).
     booleans: Vec<String>,
+    secrets: Vec<(&'static str, String)>,
 }
 
 impl Literals<'_> {
@@ -487,8 +510,17 @@ impl Literals<'_> {
                 _ => "''".to_owned(),
             })
         });
+        let text = replace_refs(&text, "secrets.", |name| {
+            // An unset secret is empty on GitHub.
+            Some(
+                self.secrets
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map_or_else(|| "''".to_owned(), |(_, v)| quote(v)),
+            )
+        });
         let text = replace_refs(&text, "github.", |name| match name {
-            "token" => Some("secrets.GITHUB_TOKEN".to_owned()),
+            "token" => Some(quote(GITHUB_TOKEN)),
             "repository" => Some(quote(REPOSITORY)),
             "api_url" => Some(quote(&self.api_url)),
             _ => None,
@@ -647,6 +679,7 @@ fn literals_replace_only_whole_references() {
         runner_temp: "/tmp/rt".into(),
         api_url: "http://gh".into(),
         booleans: vec!["skip_backup_gate".into()],
+        secrets: vec![("DEPLOY_TOKEN", "t0k'en".into())],
     };
     assert_eq!(
         l.apply("${{ !inputs.skip-backup-gate }} ${{ !inputs.a-b && github.event.action }}"),
@@ -658,6 +691,118 @@ fn literals_replace_only_whole_references() {
     );
     assert_eq!(
         l.apply("${{ github.token }} ${{ github.repository_owner }} ${{ runner.temp }}/site"),
-        "${{ secrets.GITHUB_TOKEN }} ${{ github.repository_owner }} ${{ '/tmp/rt' }}/site"
+        format!("${{{{ '{GITHUB_TOKEN}' }}}} ${{{{ github.repository_owner }}}} ${{{{ '/tmp/rt' }}}}/site")
     );
+    assert_eq!(
+        l.apply("${{ secrets.DEPLOY_TOKEN }} ${{ secrets.UNSET || 'x' }}"),
+        "${{ 't0k''en' }} ${{ '' || 'x' }}"
+    );
+}
+
+const PREVIEW_CALLER: &str = "name: pr
+on:
+  pull_request:
+    types: [opened, synchronize, reopened, closed]
+jobs:
+  preview:
+    uses: ./.github/workflows/preview.yml
+    with:
+      build_command: mkdir -p dist && cp -r app/dist/. dist/
+      directory: dist
+      provider: vercel
+      expect_text: Acme Todos
+      migrations_directory: supabase/migrations
+      artifact_run_id: ''
+    secrets: inherit
+";
+
+fn preview_states(p: &Pipeline) -> Vec<(String, String)> {
+    let gh = p.gh.state();
+    gh.deployments
+        .iter()
+        .map(|d| {
+            let id = d["id"].as_u64().unwrap();
+            let latest = gh
+                .statuses
+                .get(&id)
+                .and_then(|s| s.last())
+                .map(|s| s["state"].as_str().unwrap_or("").to_owned())
+                .unwrap_or_default();
+            (d["environment"].as_str().unwrap_or("").to_owned(), latest)
+        })
+        .collect()
+}
+
+#[test]
+fn preview_checks_migrations_deploys_keeps_one_comment_and_retires_on_close() {
+    let p = Pipeline::new();
+    let opened = payload("pull_request.opened.json");
+    let number = opened["number"].as_u64().unwrap();
+    let run = p.run("pull_request", &opened, PREVIEW_CALLER);
+    assert_eq!(run.code, 0, "{}", run.log);
+
+    // `verify` applied, reverted and applied again on the service database.
+    let on_service = pg::query_blocking(
+        &p.service.url,
+        "select count(*)::text from supabase_migrations.schema_migrations",
+    )
+    .unwrap();
+    assert_eq!(on_service, [Some("2".to_owned())], "{}", run.log);
+    // One sticky comment on the pull request: the preview URL and the migration summary.
+    let comments = p.gh.state().comments.get(&number).cloned().unwrap_or_default();
+    assert_eq!(comments.len(), 1, "{comments:#?}\n{}", run.log);
+    let body = comments[0]["body"].as_str().unwrap().to_owned();
+    assert!(body.contains("<!-- shipline:"), "{body}");
+    // `plan` against production's database: both migrations would be applied on merge.
+    assert!(
+        body.contains("| **Migrations** | 2 pending; verify passed; lint success |"),
+        "{body}"
+    );
+    assert!(
+        body.contains("| **URL** | <https://webapp-pr-2.vercel.app> |"),
+        "{body}"
+    );
+    let environment = format!("preview/pr-{number}");
+    assert_eq!(preview_states(&p), [(environment.clone(), "success".into())]);
+    assert!(p.vercel.state().promoted.is_empty(), "a preview is never promoted");
+
+    // A new push: the same comment is updated, the older preview retired.
+    std::fs::write(
+        p.repo.join("app/dist/index.html"),
+        std::fs::read_to_string(p.repo.join("app/dist/index.html"))
+            .unwrap()
+            .replace("</body>", "<!-- pushed again --></body>"),
+    )
+    .unwrap();
+    let run = p.run(
+        "pull_request",
+        &payload("pull_request.synchronize.json"),
+        PREVIEW_CALLER,
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    let comments = p.gh.state().comments.get(&number).cloned().unwrap_or_default();
+    assert_eq!(comments.len(), 1, "still one comment: {comments:#?}");
+    assert_eq!(
+        preview_states(&p),
+        [
+            (environment.clone(), "inactive".into()),
+            (environment.clone(), "success".into())
+        ]
+    );
+
+    // Closed: the pull request's previews are set inactive, and nothing is built.
+    let mut closed = opened.clone();
+    closed["action"] = "closed".into();
+    closed["pull_request"]["state"] = "closed".into();
+    let deployments_before = p.vercel.state().deployments.len();
+    let run = p.run("pull_request", &closed, PREVIEW_CALLER);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(
+        preview_states(&p),
+        [
+            (environment.clone(), "inactive".into()),
+            (environment, "inactive".into())
+        ]
+    );
+    assert_eq!(p.vercel.state().deployments.len(), deployments_before);
 }

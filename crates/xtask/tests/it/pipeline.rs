@@ -806,3 +806,74 @@ fn preview_checks_migrations_deploys_keeps_one_comment_and_retires_on_close() {
     );
     assert_eq!(p.vercel.state().deployments.len(), deployments_before);
 }
+
+#[test]
+fn rollback_puts_the_previous_production_release_back_through_vercels_rollback() {
+    let p = Pipeline::new();
+    let run = p.run("push", &payload("push.json"), PRODUCTION_CALLER);
+    assert_eq!(run.code, 0, "{}", run.log);
+    std::fs::write(
+        p.repo.join("app/dist/index.html"),
+        std::fs::read_to_string(p.repo.join("app/dist/index.html"))
+            .unwrap()
+            .replace("</body>", "<!-- release 2 --></body>"),
+    )
+    .unwrap();
+    let run = p.run("push", &payload("push.json"), PRODUCTION_CALLER);
+    assert_eq!(run.code, 0, "{}", run.log);
+    let (first, second) = {
+        let v = p.vercel.state();
+        assert_eq!(v.deployments.len(), 2);
+        (
+            v.deployments[0]["id"].as_str().unwrap().to_owned(),
+            v.deployments[1]["id"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        p.vercel.state().production.as_deref(),
+        Some(second.as_str())
+    );
+
+    let caller = "name: undo
+on: workflow_dispatch
+jobs:
+  rollback:
+    uses: ./.github/workflows/rollback.yml
+    with:
+      environment: production
+      to: previous
+      reason: release 2 broke checkout
+      with_migrations: false
+      dry_run: false
+      provider: vercel
+    secrets: inherit
+";
+    let run = p.run("workflow_dispatch", &payload("workflow_dispatch.json"), caller);
+    assert_eq!(run.code, 0, "{}", run.log);
+    // Vercel's own rollback to the first release, and production is it again.
+    let calls = p.vercel.requests_to(
+        "POST",
+        &format!("/v1/projects/prj_shipline/rollback/{first}"),
+    );
+    assert_eq!(calls.len(), 1, "{}", run.log);
+    assert_eq!(p.vercel.state().production.as_deref(), Some(first.as_str()));
+    // The record says so: the first release's deployment is `success` again, with the reason.
+    let gh = p.gh.state();
+    let record = gh
+        .deployments
+        .iter()
+        .find(|d| d["payload"]["shipline"]["provider_deployment_id"] == first.as_str())
+        .unwrap();
+    let last = gh.statuses[&record["id"].as_u64().unwrap()]
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(last["state"], "success");
+    assert!(
+        last["description"]
+            .as_str()
+            .unwrap()
+            .contains("release 2 broke checkout"),
+        "{last}"
+    );
+}

@@ -7,75 +7,130 @@
 /// overrides from `ACTIONS.md`.
 pub struct EnvVars;
 
+/// Declares each name once: the constant, its group and its doc line, so the reference
+/// page (`docs/reference/configuration.md`, generated) lists exactly what the code reads.
+macro_rules! env_vars {
+    ($($group:literal { $($(#[doc = $doc:literal])+ $name:ident,)+ })+) => {
+        impl EnvVars {
+            $($($(#[doc = $doc])+ pub const $name: &'static str = stringify!($name);)+)+
+
+            /// Every name above, in order.
+            pub const ALL: &'static [EnvVar] = &[
+                $($(EnvVar { name: stringify!($name), group: $group, doc: concat!($($doc),+) },)+)+
+            ];
+        }
+    };
+}
+
+/// One variable, for the reference page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: &'static str,
+    /// Who sets it (`set by the GitHub Actions runner`, ...).
+    pub group: &'static str,
+    pub doc: &'static str,
+}
+
+env_vars! {
+    "set by the GitHub Actions runner" {
+        /// `true` inside GitHub Actions.
+        GITHUB_ACTIONS,
+        /// File that collects step outputs.
+        GITHUB_OUTPUT,
+        /// File that collects the step's Markdown summary.
+        GITHUB_STEP_SUMMARY,
+        /// File that collects env vars for later steps.
+        GITHUB_ENV,
+        /// File that collects PATH entries for later steps.
+        GITHUB_PATH,
+        /// The event that triggered the workflow (`push`, `pull_request`, ...).
+        GITHUB_EVENT_NAME,
+        /// The webhook payload of that event, as a JSON file.
+        GITHUB_EVENT_PATH,
+        /// `owner/repo`.
+        GITHUB_REPOSITORY,
+        /// The commit the workflow runs on.
+        GITHUB_SHA,
+        /// The ref the workflow runs on (`refs/heads/main`, `refs/pull/42/merge`).
+        GITHUB_REF,
+        /// Who triggered the run.
+        GITHUB_ACTOR,
+        /// The run's id, for the run URL.
+        GITHUB_RUN_ID,
+        /// The run's attempt number.
+        GITHUB_RUN_ATTEMPT,
+        /// `https://github.com` or the GHES host.
+        GITHUB_SERVER_URL,
+        /// The workflow's name.
+        GITHUB_WORKFLOW,
+        /// The job's id.
+        GITHUB_JOB,
+        /// `1` when the run was re-run with debug logging.
+        RUNNER_DEBUG,
+        /// Log filter for shipline's own diagnostics on stderr.
+        RUST_LOG,
+    }
+    "conventional fallbacks for inputs" {
+        /// The PostgreSQL URL, when `database-url` is not given.
+        DATABASE_URL,
+        /// The GitHub token, when `github-token` is not given.
+        GITHUB_TOKEN,
+        /// The Vercel token, when `token` is not given (`provider: vercel`).
+        VERCEL_TOKEN,
+        /// The Vercel team, when `team` is not given.
+        VERCEL_ORG_ID,
+        /// The Vercel project, when `project` is not given.
+        VERCEL_PROJECT_ID,
+        /// The Netlify token, when `token` is not given (`provider: netlify`).
+        NETLIFY_AUTH_TOKEN,
+        /// The Netlify site, when `project` is not given.
+        NETLIFY_SITE_ID,
+        /// The Supabase personal access token, when `access-token` is not given.
+        SUPABASE_ACCESS_TOKEN,
+        /// The Supabase project ref, when `project-ref` is not given.
+        SUPABASE_PROJECT_REF,
+        /// A Slack incoming webhook, for `to: slack` without a bot token.
+        SLACK_WEBHOOK_URL,
+        /// The Slack bot token, when `slack-token` is not given.
+        SLACK_BOT_TOKEN,
+        /// The Sentry auth token, when `sentry-token` is not given.
+        SENTRY_AUTH_TOKEN,
+        /// The Sentry organization, when `sentry-org` is not given.
+        SENTRY_ORG,
+        /// The Sentry project, when `sentry-project` is not given.
+        SENTRY_PROJECT,
+    }
+    "API base URLs (GitHub Enterprise, self-hosted Sentry, tests)" {
+        /// The GitHub REST API (GitHub Enterprise Server; the runner sets it).
+        GITHUB_API_URL,
+        /// The runner sets it beside `GITHUB_API_URL` (GHES: `https://host/api/graphql`).
+        GITHUB_GRAPHQL_URL,
+        /// The Vercel API (tests, proxies).
+        VERCEL_API_URL,
+        /// The Netlify API (tests, proxies).
+        NETLIFY_API_URL,
+        /// The Supabase Management API (tests, proxies).
+        SUPABASE_API_URL,
+        /// Self-hosted Sentry.
+        SENTRY_URL,
+        /// The Slack Web API (tests, proxies).
+        SLACK_API_URL,
+    }
+    "shipline's own" {
+        /// Base URL of the release downloads `setup` fetches (mirrors, tests).
+        SHIPLINE_DOWNLOAD_URL,
+    }
+    "read by `setup` (actions/setup/shipline.sh)" {
+        /// The runner's operating system: which build to install.
+        RUNNER_OS,
+        /// The runner's CPU (`X64`, `ARM64`): which build to install.
+        RUNNER_ARCH,
+        /// Where the verified binaries are kept between steps and jobs of a runner.
+        RUNNER_TOOL_CACHE,
+    }
+}
+
 impl EnvVars {
-    // --- set by the GitHub Actions runner ---
-    /// `true` inside GitHub Actions.
-    pub const GITHUB_ACTIONS: &'static str = "GITHUB_ACTIONS";
-    /// File that collects step outputs.
-    pub const GITHUB_OUTPUT: &'static str = "GITHUB_OUTPUT";
-    /// File that collects the step's Markdown summary.
-    pub const GITHUB_STEP_SUMMARY: &'static str = "GITHUB_STEP_SUMMARY";
-    /// File that collects env vars for later steps.
-    pub const GITHUB_ENV: &'static str = "GITHUB_ENV";
-    /// File that collects PATH entries for later steps.
-    pub const GITHUB_PATH: &'static str = "GITHUB_PATH";
-    /// The event that triggered the workflow (`push`, `pull_request`, ...).
-    pub const GITHUB_EVENT_NAME: &'static str = "GITHUB_EVENT_NAME";
-    /// The webhook payload of that event, as a JSON file.
-    pub const GITHUB_EVENT_PATH: &'static str = "GITHUB_EVENT_PATH";
-    /// `owner/repo`.
-    pub const GITHUB_REPOSITORY: &'static str = "GITHUB_REPOSITORY";
-    /// The commit the workflow runs on.
-    pub const GITHUB_SHA: &'static str = "GITHUB_SHA";
-    /// The ref the workflow runs on (`refs/heads/main`, `refs/pull/42/merge`).
-    pub const GITHUB_REF: &'static str = "GITHUB_REF";
-    /// Who triggered the run.
-    pub const GITHUB_ACTOR: &'static str = "GITHUB_ACTOR";
-    /// The run's id, for the run URL.
-    pub const GITHUB_RUN_ID: &'static str = "GITHUB_RUN_ID";
-    /// The run's attempt number.
-    pub const GITHUB_RUN_ATTEMPT: &'static str = "GITHUB_RUN_ATTEMPT";
-    /// `https://github.com` or the GHES host.
-    pub const GITHUB_SERVER_URL: &'static str = "GITHUB_SERVER_URL";
-    /// The workflow's name.
-    pub const GITHUB_WORKFLOW: &'static str = "GITHUB_WORKFLOW";
-    /// The job's id.
-    pub const GITHUB_JOB: &'static str = "GITHUB_JOB";
-    /// `1` when the run was re-run with debug logging.
-    pub const RUNNER_DEBUG: &'static str = "RUNNER_DEBUG";
-    /// Log filter for shipline's own diagnostics on stderr.
-    pub const RUST_LOG: &'static str = "RUST_LOG";
-
-    // --- conventional fallbacks for inputs ---
-    pub const DATABASE_URL: &'static str = "DATABASE_URL";
-    pub const GITHUB_TOKEN: &'static str = "GITHUB_TOKEN";
-    pub const VERCEL_TOKEN: &'static str = "VERCEL_TOKEN";
-    pub const VERCEL_ORG_ID: &'static str = "VERCEL_ORG_ID";
-    pub const VERCEL_PROJECT_ID: &'static str = "VERCEL_PROJECT_ID";
-    pub const NETLIFY_AUTH_TOKEN: &'static str = "NETLIFY_AUTH_TOKEN";
-    pub const NETLIFY_SITE_ID: &'static str = "NETLIFY_SITE_ID";
-    pub const SUPABASE_ACCESS_TOKEN: &'static str = "SUPABASE_ACCESS_TOKEN";
-    pub const SUPABASE_PROJECT_REF: &'static str = "SUPABASE_PROJECT_REF";
-    pub const SLACK_WEBHOOK_URL: &'static str = "SLACK_WEBHOOK_URL";
-    pub const SLACK_BOT_TOKEN: &'static str = "SLACK_BOT_TOKEN";
-    pub const SENTRY_AUTH_TOKEN: &'static str = "SENTRY_AUTH_TOKEN";
-    pub const SENTRY_ORG: &'static str = "SENTRY_ORG";
-    pub const SENTRY_PROJECT: &'static str = "SENTRY_PROJECT";
-
-    // --- API base URLs (GitHub Enterprise, self-hosted Sentry, tests) ---
-    pub const GITHUB_API_URL: &'static str = "GITHUB_API_URL";
-    /// The runner sets it beside `GITHUB_API_URL` (GHES: `https://host/api/graphql`).
-    pub const GITHUB_GRAPHQL_URL: &'static str = "GITHUB_GRAPHQL_URL";
-    pub const VERCEL_API_URL: &'static str = "VERCEL_API_URL";
-    pub const NETLIFY_API_URL: &'static str = "NETLIFY_API_URL";
-    pub const SUPABASE_API_URL: &'static str = "SUPABASE_API_URL";
-    pub const SENTRY_URL: &'static str = "SENTRY_URL";
-    pub const SLACK_API_URL: &'static str = "SLACK_API_URL";
-
-    // --- shipline's own ---
-    /// Base URL of the release downloads `setup` fetches (mirrors, tests).
-    pub const SHIPLINE_DOWNLOAD_URL: &'static str = "SHIPLINE_DOWNLOAD_URL";
-
     /// The env name an action input is read from: `foo-bar` → `INPUT_FOO_BAR`, as the
     /// composite actions map `inputs.foo-bar` (and as the runner does for JavaScript actions).
     pub fn input(name: &str) -> String {
@@ -89,6 +144,17 @@ impl EnvVars {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_name_is_listed_once_with_its_doc() {
+        let mut names: Vec<&str> = EnvVars::ALL.iter().map(|v| v.name).collect();
+        assert!(names.contains(&EnvVars::DATABASE_URL));
+        assert!(EnvVars::ALL.iter().all(|v| !v.doc.trim().is_empty()));
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+    }
 
     #[test]
     fn input_names_follow_the_runner() {

@@ -642,7 +642,7 @@ impl Tool for Probe {
                         .collect();
                     let server = ctx
                         .env
-                        .var("GITHUB_SERVER_URL")
+                        .var(EnvVars::GITHUB_SERVER_URL)
                         .unwrap_or_else(|| "https://github.com".into())
                         .trim_end_matches('/')
                         .to_owned();

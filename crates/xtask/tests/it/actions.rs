@@ -337,3 +337,68 @@ fn the_runbook_carries_the_restore_steps_of_backup_check() {
         "docs/PRODUCTION_RUNBOOK.md does not carry the restore steps of docs/actions/backup-check.md as they are"
     );
 }
+
+/// The configuration reference lists what the code reads: a variable read by its literal
+/// name anywhere in the shipped crates, or by `setup`'s script, must be in `EnvVars::ALL`.
+#[test]
+fn every_env_variable_the_code_reads_is_in_the_reference() {
+    let root = xtask::root();
+    let known: Vec<&str> = shipline_core::EnvVars::ALL.iter().map(|v| v.name).collect();
+    let mut unknown = Vec::new();
+    let mut stack = vec![root.join("crates")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let skip = ["tests", "target", "shipline-testkit", "xtask"]
+                .iter()
+                .any(|s| path.file_name().and_then(|n| n.to_str()) == Some(s));
+            if path.is_dir() && !skip {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for piece in text.split("var(\"").skip(1) {
+                    let name: String = piece
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect();
+                    if !name.is_empty()
+                        && !name.starts_with("INPUT_")
+                        && !known.contains(&name.as_str())
+                    {
+                        unknown.push(format!("{}: {name}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    let script = std::fs::read_to_string(root.join("actions/setup/shipline.sh")).unwrap();
+    for piece in script.split("${").skip(1) {
+        let name: String = piece
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+            .collect();
+        let shell_own = [
+            "BASH_SOURCE",
+            "CARGO_TARGET_DIR",
+            "XDG_CACHE_HOME",
+            "INPUT_COMMAND",
+            "HOME",
+        ];
+        if (name.starts_with("GITHUB_")
+            || name.starts_with("RUNNER_")
+            || name.starts_with("SHIPLINE_"))
+            && !shell_own.contains(&name.as_str())
+            && !known.contains(&name.as_str())
+        {
+            unknown.push(format!("actions/setup/shipline.sh: {name}"));
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "read but not in shipline_core::EnvVars (so not in docs/reference/configuration.md): {unknown:?}"
+    );
+    let reference = std::fs::read_to_string(root.join("docs/reference/configuration.md")).unwrap();
+    for name in known {
+        assert!(reference.contains(&format!("| `{name}` |")), "{name}");
+    }
+}

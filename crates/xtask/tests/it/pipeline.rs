@@ -138,7 +138,10 @@ impl Pipeline {
             ("PLAN_DATABASE_URL", self.db.url.clone()),
             (
                 "SLACK_WEBHOOK_URL",
-                format!("{}/services/T0ACME/B0DEPLOY/hookS3cr3t", self.slack.base_url()),
+                format!(
+                    "{}/services/T0ACME/B0DEPLOY/hookS3cr3t",
+                    self.slack.base_url()
+                ),
             ),
             ("SENTRY_AUTH_TOKEN", SENTRY_TOKEN.to_owned()),
             ("SENTRY_ORG", "acme".to_owned()),
@@ -159,9 +162,8 @@ impl Pipeline {
         let workflows = self.repo.join(".github/workflows");
         std::fs::create_dir_all(&workflows).unwrap();
         for name in ["production.yml", "preview.yml", "rollback.yml"] {
-            let text =
-                std::fs::read_to_string(xtask::root().join(".github/workflows").join(name))
-                    .unwrap();
+            let text = std::fs::read_to_string(xtask::root().join(".github/workflows").join(name))
+                .unwrap();
             let copy = self.for_wrkflw(&text, event, &event_path, payload);
             std::fs::write(workflows.join(name), copy).unwrap();
         }
@@ -299,7 +301,8 @@ impl Pipeline {
                     }
                 }
                 // wrkflw's workflow schema predates `deployment: false`.
-                if let Some(environment) = job.get_mut("environment").and_then(Value::as_mapping_mut)
+                if let Some(environment) =
+                    job.get_mut("environment").and_then(Value::as_mapping_mut)
                 {
                     environment.remove("deployment");
                 }
@@ -322,9 +325,15 @@ impl Pipeline {
                 "RUNNER_TOOL_CACHE",
                 self.path("toolcache").display().to_string(),
             ),
-            ("RUNNER_TEMP", self.path("runner-temp").display().to_string()),
+            (
+                "RUNNER_TEMP",
+                self.path("runner-temp").display().to_string(),
+            ),
             ("GITHUB_API_URL", self.gh.base_url()),
-            ("GITHUB_GRAPHQL_URL", format!("{}/graphql", self.gh.base_url())),
+            (
+                "GITHUB_GRAPHQL_URL",
+                format!("{}/graphql", self.gh.base_url()),
+            ),
             ("GITHUB_EVENT_NAME", event.to_owned()),
             ("GITHUB_EVENT_PATH", event_path.display().to_string()),
             ("GITHUB_REPOSITORY", REPOSITORY.to_owned()),
@@ -615,12 +624,21 @@ fn production_builds_gates_migrates_deploys_checks_and_notifies() {
     .unwrap();
     assert_eq!(
         applied,
-        [Some("20240101000000".to_owned()), Some("20240102000000".to_owned())]
+        [
+            Some("20240101000000".to_owned()),
+            Some("20240102000000".to_owned())
+        ]
     );
     // One GitHub deployment record (no second one from the job's environment), in_progress
     // then success, carrying the schema version the database job reported.
     let gh = p.gh.state();
-    assert_eq!(gh.deployments.len(), 1, "{:#?}\n{}", gh.deployments, run.log);
+    assert_eq!(
+        gh.deployments.len(),
+        1,
+        "{:#?}\n{}",
+        gh.deployments,
+        run.log
+    );
     let record = &gh.deployments[0];
     assert_eq!(record["environment"], "production");
     assert_eq!(
@@ -691,7 +709,9 @@ fn literals_replace_only_whole_references() {
     );
     assert_eq!(
         l.apply("${{ github.token }} ${{ github.repository_owner }} ${{ runner.temp }}/site"),
-        format!("${{{{ '{GITHUB_TOKEN}' }}}} ${{{{ github.repository_owner }}}} ${{{{ '/tmp/rt' }}}}/site")
+        format!(
+            "${{{{ '{GITHUB_TOKEN}' }}}} ${{{{ github.repository_owner }}}} ${{{{ '/tmp/rt' }}}}/site"
+        )
     );
     assert_eq!(
         l.apply("${{ secrets.DEPLOY_TOKEN }} ${{ secrets.UNSET || 'x' }}"),
@@ -749,7 +769,12 @@ fn preview_checks_migrations_deploys_keeps_one_comment_and_retires_on_close() {
     .unwrap();
     assert_eq!(on_service, [Some("2".to_owned())], "{}", run.log);
     // One sticky comment on the pull request: the preview URL and the migration summary.
-    let comments = p.gh.state().comments.get(&number).cloned().unwrap_or_default();
+    let comments =
+        p.gh.state()
+            .comments
+            .get(&number)
+            .cloned()
+            .unwrap_or_default();
     assert_eq!(comments.len(), 1, "{comments:#?}\n{}", run.log);
     let body = comments[0]["body"].as_str().unwrap().to_owned();
     assert!(body.contains("<!-- shipline:"), "{body}");
@@ -763,8 +788,14 @@ fn preview_checks_migrations_deploys_keeps_one_comment_and_retires_on_close() {
         "{body}"
     );
     let environment = format!("preview/pr-{number}");
-    assert_eq!(preview_states(&p), [(environment.clone(), "success".into())]);
-    assert!(p.vercel.state().promoted.is_empty(), "a preview is never promoted");
+    assert_eq!(
+        preview_states(&p),
+        [(environment.clone(), "success".into())]
+    );
+    assert!(
+        p.vercel.state().promoted.is_empty(),
+        "a preview is never promoted"
+    );
 
     // A new push: the same comment is updated, the older preview retired.
     std::fs::write(
@@ -780,7 +811,12 @@ fn preview_checks_migrations_deploys_keeps_one_comment_and_retires_on_close() {
         PREVIEW_CALLER,
     );
     assert_eq!(run.code, 0, "{}", run.log);
-    let comments = p.gh.state().comments.get(&number).cloned().unwrap_or_default();
+    let comments =
+        p.gh.state()
+            .comments
+            .get(&number)
+            .cloned()
+            .unwrap_or_default();
     assert_eq!(comments.len(), 1, "still one comment: {comments:#?}");
     assert_eq!(
         preview_states(&p),
@@ -848,7 +884,11 @@ jobs:
       provider: vercel
     secrets: inherit
 ";
-    let run = p.run("workflow_dispatch", &payload("workflow_dispatch.json"), caller);
+    let run = p.run(
+        "workflow_dispatch",
+        &payload("workflow_dispatch.json"),
+        caller,
+    );
     assert_eq!(run.code, 0, "{}", run.log);
     // Vercel's own rollback to the first release, and production is it again.
     let calls = p.vercel.requests_to(

@@ -328,6 +328,11 @@ pub fn run_notify() -> anyhow::Result<()> {
     run_section("notify", "## Notify (issue #6)", crate::bench_notify::run)
 }
 
+/// `bench demo`: the demo's steps on the release binaries, and shipline's own time.
+pub fn run_demo() -> anyhow::Result<()> {
+    run_section("demo", "## Pipeline (issue #9)", crate::bench_demo::run)
+}
+
 /// `bench probe`: 50 slow URLs at once, and one check against a bare GET.
 pub fn run_probe() -> anyhow::Result<()> {
     run_section("probe", "## Probe (issue #8)", crate::bench_probe::run)

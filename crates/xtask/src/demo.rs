@@ -71,17 +71,25 @@ pub fn run() -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// The demo; `print` off for the benchmark.
-pub fn run_quietly(print: bool) -> anyhow::Result<Report> {
+/// The demo on the debug binaries.
+fn run_quietly(print: bool) -> anyhow::Result<Report> {
+    if print {
+        println!("==> building the shipline binaries");
+    }
+    let bins = tempfile::tempdir()?;
+    let snapshot = crate::binaries_snapshot(bins.path())?;
+    run_with(&snapshot, print)
+}
+
+/// The demo with the binaries in `bins`; `print` off for the benchmark.
+pub fn run_with(bins: &std::path::Path, print: bool) -> anyhow::Result<Report> {
     let say = |text: String| {
         if print {
             println!("{text}");
         }
     };
     let root = crate::root();
-    say("==> building the shipline binaries".into());
     let work = tempfile::tempdir()?;
-    let bins = crate::binaries_snapshot(&work.path().join("bin"))?;
     let started = Instant::now();
     let app = work.path().join("app");
     crate::copy_dir(&root.join("examples/app"), &app)?;

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod bench;
+pub mod bench_demo;
 pub mod bench_deploy;
 pub mod bench_drill;
 pub mod bench_migrate;

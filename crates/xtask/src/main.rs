@@ -1,4 +1,4 @@
-//! `cargo run -p xtask -- <command>`: `actions [--check]`, `test`, `demo`, `bench [--peers]`, `bench deploy|rollback|notify|drill|probe`.
+//! `cargo run -p xtask -- <command>`: `actions [--check]`, `test`, `demo`, `bench [--peers]`, `bench deploy|rollback|notify|drill|probe|demo`.
 
 use std::process::{Command, ExitCode};
 
@@ -13,10 +13,11 @@ fn main() -> ExitCode {
         Some("bench") if args.iter().any(|a| a == "notify") => xtask::bench::run_notify(),
         Some("bench") if args.iter().any(|a| a == "drill") => xtask::bench::run_drill(),
         Some("bench") if args.iter().any(|a| a == "probe") => xtask::bench::run_probe(),
+        Some("bench") if args.iter().any(|a| a == "demo") => xtask::bench::run_demo(),
         Some("bench") => xtask::bench::run(args.iter().any(|a| a == "--peers")),
         _ => {
             eprintln!(
-                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback | bench notify | bench drill | bench probe"
+                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback | bench notify | bench drill | bench probe | bench demo"
             );
             return ExitCode::from(2);
         }

@@ -42,6 +42,12 @@ struct Entry {
     content: Content,
 }
 
+impl Entry {
+    fn is_site_file(&self) -> bool {
+        self.file.starts_with(".vercel/output/static/")
+    }
+}
+
 /// The Build Output API v3 config: with `spa`, a missing path falls back to `index.html`
 /// after the filesystem had its chance.
 pub fn output_config(spa: bool) -> Bytes {
@@ -234,8 +240,10 @@ impl Vercel {
             request
                 .progress
                 .expect(todo.len(), todo.iter().map(|e| e.size).sum());
-            files += todo.len();
-            bytes += todo.iter().map(|e| e.size).sum::<u64>();
+            // What is reported is the site's files ("4 of 3" read wrong): not our config.
+            let site: Vec<&&Entry> = todo.iter().filter(|e| e.is_site_file()).collect();
+            files += site.len();
+            bytes += site.iter().map(|e| e.size).sum::<u64>();
             for_each_concurrent(todo, request.max_concurrency, |entry| {
                 self.upload(entry, request)
             })

@@ -13,7 +13,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-tools=(deploy migrate rollback backup-check notify probe)
+tools=(deploy migrate rollback backup-check notify probe doctor)
 
 fail() {
   if [ "${GITHUB_ACTIONS:-}" = "true" ]; then

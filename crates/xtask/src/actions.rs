@@ -74,7 +74,7 @@ fn spec<T: Tool>() -> ToolSpec {
     }
 }
 
-/// All six tools.
+/// All seven tools.
 pub fn tools() -> Vec<ToolSpec> {
     vec![
         spec::<shipline_deploy::Deploy>(),
@@ -83,6 +83,7 @@ pub fn tools() -> Vec<ToolSpec> {
         spec::<shipline_backup_check::BackupCheck>(),
         spec::<shipline_notify::Notify>(),
         spec::<shipline_probe::Probe>(),
+        spec::<shipline_doctor::Doctor>(),
     ]
 }
 
@@ -93,6 +94,7 @@ fn icon(action: &str) -> &'static str {
         "rollback" => "rotate-ccw",
         "backup-check" => "shield",
         "notify" => "bell",
+        "doctor" => "check-circle",
         _ => "activity",
     }
 }
@@ -210,7 +212,7 @@ pub fn root_action_yml(tools: &[ToolSpec]) -> String {
     }
     let mut merged = vec![InputSpec {
         name: "command".into(),
-        description: "The tool to run, and for `migrate` its command: `deploy`, `migrate up`, `rollback`, `backup-check`, `notify` or `probe`.".into(),
+        description: "The tool to run, and for `migrate` its command: `deploy`, `migrate up`, `rollback`, `backup-check`, `notify`, `probe` or `doctor`.".into(),
         default: None,
         secret: false,
     }];

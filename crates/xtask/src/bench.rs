@@ -8,13 +8,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
     "deploy",
     "migrate",
     "rollback",
     "backup-check",
     "notify",
     "probe",
+    "doctor",
 ];
 const RUNS: usize = 200;
 /// The CLI the popular Vercel action installs (its `^50` range), pinned so runs compare.
@@ -142,7 +143,7 @@ pub fn run(peers: bool) -> anyhow::Result<()> {
     let (archive_size, cold, warm) = setup_cost(&root, &bins, work.path())?;
     let _ = writeln!(
         md,
-        "\nArchive of all six (`tar.gz`): {:.2} MB.\n",
+        "\nArchive of all seven (`tar.gz`): {:.2} MB.\n",
         archive_size as f64 / 1e6
     );
     md.push_str("## `setup`\n\n");

@@ -14,17 +14,18 @@ pub mod demo;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The six tools, by action name; the binary of each is `shipline-<name>`.
-pub const TOOLS: [&str; 6] = [
+/// The seven tools, by action name; the binary of each is `shipline-<name>`.
+pub const TOOLS: [&str; 7] = [
     "deploy",
     "migrate",
     "rollback",
     "backup-check",
     "notify",
     "probe",
+    "doctor",
 ];
 
-/// Builds the six binaries (debug, or release) and returns the folder they are in.
+/// Builds the seven binaries (debug, or release) and returns the folder they are in.
 pub fn build_binaries(release: bool) -> anyhow::Result<PathBuf> {
     let root = root();
     let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));

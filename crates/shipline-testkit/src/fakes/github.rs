@@ -46,6 +46,14 @@ pub struct GitHubState {
     /// Before the next `PUT` of this path, another writer appends this line to it (a
     /// concurrent run): the `PUT` then carries a stale SHA and gets 409.
     pub race: Option<(String, String)>,
+    /// Repository-level Actions secrets (names only, as the API lists them).
+    pub repo_secrets: Vec<String>,
+    /// Environment secrets per environment name.
+    pub environment_secrets: BTreeMap<String, Vec<String>>,
+    /// A token that may not list secrets (`GITHUB_TOKEN` never may): 403 there.
+    pub secrets_forbidden: bool,
+    /// A classic PAT's scopes, sent as `X-OAuth-Scopes` on the secrets listings.
+    pub oauth_scopes: Option<String>,
     clock: u64,
     next_id: u64,
 }
@@ -194,6 +202,10 @@ pub fn start(token: &str) -> GitHub {
         branches: vec!["main".into()],
         files: BTreeMap::new(),
         race: None,
+        repo_secrets: Vec::new(),
+        environment_secrets: BTreeMap::new(),
+        secrets_forbidden: false,
+        oauth_scopes: None,
         clock: 0,
         next_id: 1000,
     }));
@@ -262,6 +274,16 @@ pub fn start(token: &str) -> GitHub {
             "/repos/{owner}/{repo}/contents/{path}",
             "/repos/{owner}/{repo}/contents/{*path}",
             put(put_contents),
+        )
+        .add(
+            "get",
+            "/repos/{owner}/{repo}/actions/secrets",
+            get(list_repo_secrets),
+        )
+        .add(
+            "get",
+            "/repos/{owner}/{repo}/environments/{environment_name}/secrets",
+            get(list_environment_secrets),
         )
         .build(state.clone());
     // GraphQL is one endpoint outside the REST description: the two queries notify makes.
@@ -965,4 +987,58 @@ async fn put_contents(
             "commit": { "sha": blob_sha(now.as_bytes()), "message": body["message"] },
         }),
     )
+}
+
+/// `{ total_count, secrets: [{ name, created_at, updated_at }] }`, with the classic token's
+/// scopes in `X-OAuth-Scopes` when set.
+fn secrets_answer(state: &GitHubState, names: &[String]) -> Response {
+    if state.secrets_forbidden {
+        return super::json(
+            StatusCode::FORBIDDEN,
+            json!({ "message": "Resource not accessible by integration", "status": "403" }),
+        );
+    }
+    let secrets: Vec<Value> = names
+        .iter()
+        .map(|n| json!({ "name": n, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z" }))
+        .collect();
+    let mut response = super::json(
+        StatusCode::OK,
+        json!({ "total_count": secrets.len(), "secrets": secrets }),
+    );
+    if let Some(scopes) = state
+        .oauth_scopes
+        .as_deref()
+        .and_then(|s| axum::http::HeaderValue::from_str(s).ok())
+    {
+        response.headers_mut().insert("x-oauth-scopes", scopes);
+    }
+    response
+}
+
+async fn list_repo_secrets(
+    State(s): State<Shared>,
+    Path((_owner, _repo)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&s);
+    if let Err(e) = check(&state, &headers, false) {
+        return e;
+    }
+    secrets_answer(&state, &state.repo_secrets)
+}
+
+async fn list_environment_secrets(
+    State(s): State<Shared>,
+    Path((_owner, _repo, environment)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&s);
+    if let Err(e) = check(&state, &headers, false) {
+        return e;
+    }
+    match state.environment_secrets.get(&environment) {
+        Some(names) => secrets_answer(&state, names),
+        None => super::json(StatusCode::NOT_FOUND, json!({ "message": "Not Found" })),
+    }
 }

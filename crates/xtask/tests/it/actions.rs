@@ -129,6 +129,20 @@ const CONTRACT: &[(&str, &[&str], &[&str])] = &[
         ],
         &["status", "latency-ms"],
     ),
+    // Not in ACTIONS.md: issue #9's configuration check.
+    (
+        "doctor",
+        &[
+            "workflows",
+            "require-env",
+            "production-supabase",
+            "preview-supabase",
+            "production-secrets",
+            "environment",
+            "github-token",
+        ],
+        &["errors", "warnings"],
+    ),
 ];
 
 fn read(path: &str) -> String {
@@ -229,7 +243,7 @@ fn actionlint_lints_the_actions_as_workflows_and_catches_planted_mistakes() {
         "actionlint findings in the repository:\n{text}{}",
         String::from_utf8_lossy(&clean.stderr)
     );
-    assert!(text.contains("0 finding(s) in 8 action(s)"), "{text}");
+    assert!(text.contains("0 finding(s) in 9 action(s)"), "{text}");
 
     let dir = tempfile::tempdir().unwrap();
     crate::release::copy_dir(&root.join("actions"), &dir.path().join("actions"));

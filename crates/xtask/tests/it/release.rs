@@ -11,13 +11,14 @@ use axum::routing::get;
 use sha2::Digest;
 use shipline_testkit::Fake;
 
-pub const TOOLS: [&str; 6] = [
+pub const TOOLS: [&str; 7] = [
     "deploy",
     "migrate",
     "rollback",
     "backup-check",
     "notify",
     "probe",
+    "doctor",
 ];
 
 /// Serves `<dir>/v<version>/<archive>` like GitHub release downloads.

@@ -227,7 +227,7 @@ fn dev_builds_from_the_actions_own_source() {
     assert_eq!(
         args.trim(),
         format!(
-            "build --release --locked --manifest-path {} --bin shipline-deploy --bin shipline-migrate --bin shipline-rollback --bin shipline-backup-check --bin shipline-notify --bin shipline-probe",
+            "build --release --locked --manifest-path {} --bin shipline-deploy --bin shipline-migrate --bin shipline-rollback --bin shipline-backup-check --bin shipline-notify --bin shipline-probe --bin shipline-doctor",
             manifest.display()
         )
     );

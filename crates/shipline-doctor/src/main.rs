@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    shipline_cli::main::<shipline_doctor::Doctor>()
+}

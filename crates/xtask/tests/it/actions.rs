@@ -319,10 +319,10 @@ fn production_runs_the_backup_gate_before_migrate_up() {
         .and_then(|rest| rest.split("\n  deploy:\n").next())
         .expect("a `database` job before the `deploy` job");
     let gate = job
-        .find("uses: ./actions/backup-check")
+        .find("uses: ./.shipline/actions/backup-check")
         .expect("the gate step");
     let migrate = job
-        .find("uses: ./actions/migrate")
+        .find("uses: ./.shipline/actions/migrate")
         .expect("the migrate step");
     assert!(gate < migrate, "the gate must come before `migrate up`");
     assert!(job[migrate..].contains("command: up"));

@@ -382,7 +382,12 @@ impl Pipeline {
             .cloned()
             .unwrap_or_default();
         let artifacts = self.path("artifacts");
-        let run = if let Some(tool) = uses.strip_prefix("./actions/") {
+        // The workflows take shipline's actions from their own checkout (`.shipline`, from
+        // `job.workflow_repository`); here that is this copy's `actions/`.
+        let local = uses
+            .strip_prefix("./.shipline/actions/")
+            .or_else(|| uses.strip_prefix("./actions/"));
+        let run = if let Some(tool) = local {
             let action_dir = self.repo.join("actions").join(tool);
             let action: Value = serde_yaml_ng::from_str(
                 &std::fs::read_to_string(action_dir.join("action.yml")).unwrap(),

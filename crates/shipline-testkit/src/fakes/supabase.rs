@@ -63,17 +63,8 @@ async fn restore_pitr(
     body: axum::body::Bytes,
 ) -> Response {
     let mut state = lock(&s);
-    if bearer(&headers).as_deref() != Some(state.token.as_str()) {
-        return super::json(
-            StatusCode::UNAUTHORIZED,
-            json!({ "message": "Unauthorized" }),
-        );
-    }
-    if project != state.project_ref {
-        return super::json(
-            StatusCode::NOT_FOUND,
-            json!({ "message": "Project not found" }),
-        );
+    if let Err(refused) = authorize(&state, &headers, &project) {
+        return refused;
     }
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     match parsed {
@@ -88,23 +79,31 @@ async fn restore_pitr(
     }
 }
 
+/// 401 for another token, 404 for another project, as the Management API answers.
+fn authorize(state: &SupabaseState, headers: &HeaderMap, project: &str) -> Result<(), Response> {
+    if bearer(headers).as_deref() != Some(state.token.as_str()) {
+        return Err(super::json(
+            StatusCode::UNAUTHORIZED,
+            json!({ "message": "Unauthorized" }),
+        ));
+    }
+    if project != state.project_ref {
+        return Err(super::json(
+            StatusCode::NOT_FOUND,
+            json!({ "message": "Project not found" }),
+        ));
+    }
+    Ok(())
+}
+
 async fn list_backups(
     State(s): State<Shared>,
     Path(project): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let state = lock(&s);
-    if bearer(&headers).as_deref() != Some(state.token.as_str()) {
-        return super::json(
-            StatusCode::UNAUTHORIZED,
-            json!({ "message": "Unauthorized" }),
-        );
-    }
-    if project != state.project_ref {
-        return super::json(
-            StatusCode::NOT_FOUND,
-            json!({ "message": "Project not found" }),
-        );
+    if let Err(refused) = authorize(&state, &headers, &project) {
+        return refused;
     }
     super::json(StatusCode::OK, state.backups.clone())
 }

@@ -29,7 +29,6 @@
 //!   a failed smoke check is not run here: `shipline-rollback`'s own tests and the demo cover it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value as Json, json};
 use serde_yaml_ng::{Mapping, Value};
@@ -94,10 +93,7 @@ impl Pipeline {
         let vercel = vercel::start(VERCEL_TOKEN, Some(TEAM));
         vercel.state().polls_until_ready = 1;
         let supabase = supabase::start(SUPABASE_TOKEN, PROJECT_REF);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = now_unix();
         supabase.state().backups = json!({
             "region": "eu-central-1", "walg_enabled": true, "pitr_enabled": true, "backups": [],
             "physical_backup_data": {
@@ -149,6 +145,17 @@ impl Pipeline {
         ]
     }
 
+    /// A new build of the app: one more comment in its page.
+    fn change_page(&self, marker: &str) {
+        let page = self.repo.join("app/dist/index.html");
+        let text = std::fs::read_to_string(&page).unwrap();
+        std::fs::write(
+            &page,
+            text.replace("</body>", &format!("<!-- {marker} --></body>")),
+        )
+        .unwrap();
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::create_dir_all(&path).unwrap();
@@ -168,31 +175,7 @@ impl Pipeline {
             std::fs::write(workflows.join(name), copy).unwrap();
         }
         std::fs::write(workflows.join("caller.yml"), caller).unwrap();
-        let git = |args: &[&str]| {
-            let ok = Command::new("git")
-                .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-                .args(args)
-                .current_dir(&self.repo)
-                .output()
-                .unwrap();
-            assert!(ok.status.success(), "git {args:?}");
-        };
-        if !self.repo.join(".git").exists() {
-            git(&["init", "-q", "-b", "main"]);
-        }
-        git(&["add", "-A"]);
-        git(&["commit", "-q", "--allow-empty", "-m", "test"]);
-
-        let mut args = vec![
-            "--verbose",
-            "run",
-            "--runtime",
-            "emulation",
-            "--event",
-            event,
-            "--changed-files",
-            "app/dist/index.html",
-        ];
+        let mut args = vec!["--event", event, "--changed-files", "app/dist/index.html"];
         if event == "pull_request" {
             args.extend([
                 "--base-branch",
@@ -202,26 +185,8 @@ impl Pipeline {
             ]);
         }
         args.push(".github/workflows/caller.yml");
-        let output = Command::new(wrkflw::wrkflw())
-            .args(&args)
-            .current_dir(&self.repo)
-            .env("HOME", self.path("home"))
-            .env_remove("GITHUB_ACTIONS")
-            .output()
-            .unwrap();
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            !log.contains("Workflow skipped"),
-            "wrkflw skipped the workflow:\n{log}"
-        );
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            log,
-        }
+        let (code, log) = wrkflw::run_wrkflw(&self.repo, &self.path("home"), &args);
+        Run { code, log }
     }
 
     /// The workflow as wrkflw can run it (the module's list).
@@ -463,6 +428,13 @@ impl Pipeline {
     }
 }
 
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 /// A `with:` value as the text the runner would pass.
 fn scalar(v: &Value) -> String {
     match v {
@@ -671,10 +643,7 @@ fn production_builds_gates_migrates_deploys_checks_and_notifies() {
 #[test]
 fn a_stale_backup_stops_the_pipeline_before_migrations_and_deploy() {
     let p = Pipeline::new();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = now_unix();
     p.supabase.state().backups["physical_backup_data"]["latest_physical_backup_date_unix"] =
         json!(now - 30 * 3600);
     let run = p.run("push", &payload("push.json"), PRODUCTION_CALLER);
@@ -803,13 +772,7 @@ fn preview_checks_migrations_deploys_keeps_one_comment_and_retires_on_close() {
     );
 
     // A new push: the same comment is updated, the older preview retired.
-    std::fs::write(
-        p.repo.join("app/dist/index.html"),
-        std::fs::read_to_string(p.repo.join("app/dist/index.html"))
-            .unwrap()
-            .replace("</body>", "<!-- pushed again --></body>"),
-    )
-    .unwrap();
+    p.change_page("pushed again");
     let run = p.run(
         "pull_request",
         &payload("pull_request.synchronize.json"),
@@ -853,13 +816,7 @@ fn rollback_puts_the_previous_production_release_back_through_vercels_rollback()
     let p = Pipeline::new();
     let run = p.run("push", &payload("push.json"), PRODUCTION_CALLER);
     assert_eq!(run.code, 0, "{}", run.log);
-    std::fs::write(
-        p.repo.join("app/dist/index.html"),
-        std::fs::read_to_string(p.repo.join("app/dist/index.html"))
-            .unwrap()
-            .replace("</body>", "<!-- release 2 --></body>"),
-    )
-    .unwrap();
+    p.change_page("release 2");
     let run = p.run("push", &payload("push.json"), PRODUCTION_CALLER);
     assert_eq!(run.code, 0, "{}", run.log);
     let (first, second) = {

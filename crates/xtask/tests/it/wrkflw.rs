@@ -95,49 +95,19 @@ impl Harness {
         );
         std::fs::create_dir_all(self.repo.join(".github/workflows")).unwrap();
         std::fs::write(self.repo.join(".github/workflows/test.yml"), workflow).unwrap();
-        let git = |args: &[&str]| {
-            let ok = Command::new("git")
-                .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-                .args(args)
-                .current_dir(&self.repo)
-                .output()
-                .unwrap();
-            assert!(ok.status.success(), "git {args:?}");
-        };
-        if !self.repo.join(".git").exists() {
-            git(&["init", "-q"]);
-        }
-        git(&["add", "-A"]);
-        git(&["commit", "-q", "--allow-empty", "-m", "test"]);
         let home = self.dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
-        let output = Command::new(wrkflw())
-            .args([
-                "--verbose",
-                "run",
-                "--runtime",
-                "emulation",
+        run_wrkflw(
+            &self.repo,
+            &home,
+            &[
                 "--event",
                 "push",
                 "--changed-files",
                 "x",
                 ".github/workflows/test.yml",
-            ])
-            .current_dir(&self.repo)
-            .env("HOME", &home)
-            .env_remove("GITHUB_ACTIONS")
-            .output()
-            .unwrap();
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            !log.contains("Workflow skipped"),
-            "wrkflw skipped the workflow:\n{log}"
-        );
-        (output.status.code().unwrap_or(-1), log)
+            ],
+        )
     }
 
     fn result(&self, name: &str) -> Option<String> {
@@ -147,6 +117,45 @@ impl Harness {
     fn result_path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
+}
+
+/// Commits the work tree of `repo` (made a git repository on first use), then runs
+/// `wrkflw --verbose run --runtime emulation <args>` there with its own `HOME` (wrkflw keeps a
+/// cache in it). Returns wrkflw's exit code and log; a skipped workflow (exit 0 for wrkflw)
+/// fails the test.
+pub(crate) fn run_wrkflw(repo: &Path, home: &Path, args: &[&str]) -> (i32, String) {
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "git {args:?}");
+    };
+    if !repo.join(".git").exists() {
+        git(&["init", "-q", "-b", "main"]);
+    }
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "test"]);
+    let output = Command::new(wrkflw())
+        .args(["--verbose", "run", "--runtime", "emulation"])
+        .args(args)
+        .current_dir(repo)
+        .env("HOME", home)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !log.contains("Workflow skipped"),
+        "wrkflw skipped the workflow:\n{log}"
+    );
+    (output.status.code().unwrap_or(-1), log)
 }
 
 /// wrkflw passes hyphenated inputs empty and expression defaults as text: rename the one

@@ -85,6 +85,12 @@ env_vars! {
         NETLIFY_AUTH_TOKEN,
         /// The Netlify site, when `project` is not given.
         NETLIFY_SITE_ID,
+        /// The Cloudflare API token, when `token` is not given (`provider: cloudflare-pages`).
+        CLOUDFLARE_API_TOKEN,
+        /// The Cloudflare account, when `account` is not given.
+        CLOUDFLARE_ACCOUNT_ID,
+        /// The Pages project's name, when `project` is not given.
+        CLOUDFLARE_PAGES_PROJECT,
         /// The Supabase personal access token, when `access-token` is not given.
         SUPABASE_ACCESS_TOKEN,
         /// The Supabase project ref, when `project-ref` is not given.
@@ -109,6 +115,8 @@ env_vars! {
         VERCEL_API_URL,
         /// The Netlify API (tests, proxies).
         NETLIFY_API_URL,
+        /// The Cloudflare API, as wrangler names it (tests, proxies).
+        CLOUDFLARE_API_BASE_URL,
         /// The Supabase Management API (tests, proxies).
         SUPABASE_API_URL,
         /// Self-hosted Sentry.

@@ -29,6 +29,7 @@ pub fn key(host: &Host) -> String {
     clean_key(&match host {
         Host::Vercel { project, .. } => format!("deploy/vercel/{project}"),
         Host::Netlify { site, .. } => format!("deploy/netlify/{site}"),
+        Host::CloudflarePages { project, .. } => format!("deploy/cloudflare-pages/{project}"),
         Host::Fs { .. } => "deploy/fs".to_owned(),
     })
 }
@@ -75,6 +76,7 @@ pub async fn post(
     let project = match &config.host {
         Host::Vercel { project, .. } => project.as_str(),
         Host::Netlify { site, .. } => site.as_str(),
+        Host::CloudflarePages { project, .. } => project.as_str(),
         Host::Fs { .. } => "the site",
     };
     let notice = Notice {
@@ -114,6 +116,7 @@ fn host_name(provider: &str) -> &str {
     match provider {
         "vercel" => "Vercel",
         "netlify" => "Netlify",
+        "cloudflare-pages" => "Cloudflare Pages",
         "fs" => "the server",
         other => other,
     }

@@ -251,6 +251,7 @@ impl Provider for FsHost {
                 bytes_uploaded: 0,
                 site_url: self.site_url.clone(),
                 site_name: None,
+                alias: None,
             });
         }
         // Content of the live release, by digest: unchanged files become hard links.
@@ -297,6 +298,7 @@ impl Provider for FsHost {
             bytes_uploaded: bytes,
             site_url: self.site_url.clone(),
             site_name: None,
+            alias: None,
         })
     }
 

@@ -11,6 +11,7 @@ use shipline_hosting::record::{FsRecords, GitHubRecords, Records};
 use shipline_hosting::{Host, RecordStore};
 use shipline_http::{ClientOptions, HttpClient, RetryPolicy, Service};
 
+use crate::cloudflare::CloudflarePages;
 use crate::fs_host::FsHost;
 use crate::netlify::Netlify;
 use crate::provider::{DeployError, Provider, StageRequest, Staged, Switch};
@@ -20,6 +21,7 @@ use crate::vercel::Vercel;
 pub enum AnyProvider {
     Vercel(Vercel),
     Netlify(Netlify),
+    CloudflarePages(CloudflarePages),
     Fs(FsHost),
 }
 
@@ -60,6 +62,17 @@ impl AnyProvider {
                 token: token.clone(),
                 site: site.clone(),
             }),
+            Host::CloudflarePages {
+                token,
+                account,
+                project,
+            } => AnyProvider::CloudflarePages(CloudflarePages::new(
+                http.clone(),
+                base(Service::Cloudflare)?,
+                token.clone(),
+                account.clone(),
+                project.clone(),
+            )),
             Host::Fs { target_dir } => AnyProvider::Fs(FsHost {
                 target_dir: target_dir.clone(),
                 keep: fs.keep.max(1),
@@ -74,6 +87,7 @@ macro_rules! each {
         match $self {
             AnyProvider::Vercel($p) => $e,
             AnyProvider::Netlify($p) => $e,
+            AnyProvider::CloudflarePages($p) => $e,
             AnyProvider::Fs($p) => $e,
         }
     };

@@ -1,5 +1,6 @@
 //! `shipline-deploy`: upload a built site, wait until it is live, verify it, record it.
 
+pub mod cloudflare;
 mod comment;
 pub mod fs_host;
 pub mod hosts;
@@ -231,7 +232,10 @@ impl Tool for Deploy {
             ));
         }
         let mut forbidden_values = Vec::new();
-        if let Host::Vercel { token, .. } | Host::Netlify { token, .. } = &host {
+        if let Host::Vercel { token, .. }
+        | Host::Netlify { token, .. }
+        | Host::CloudflarePages { token, .. } = &host
+        {
             forbidden_values.push(("`token`".to_owned(), token.clone()));
         }
         if let Some(t) = &github_token {

@@ -343,6 +343,7 @@ fn staged(deploy: &Value, files: usize, bytes: u64) -> Staged {
         bytes_uploaded: bytes,
         site_url: deploy["ssl_url"].as_str().map(str::to_owned),
         site_name: deploy["name"].as_str().map(str::to_owned),
+        alias: None,
     }
 }
 

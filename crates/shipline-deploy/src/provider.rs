@@ -86,6 +86,9 @@ pub struct Staged {
     pub site_url: Option<String>,
     /// The site's name on the host, where its subdomains derive from it (Netlify).
     pub site_name: Option<String>,
+    /// The branch alias the host gave the deployment itself (Cloudflare Pages'
+    /// `pr-7.<project>.pages.dev`).
+    pub alias: Option<String>,
 }
 
 /// Why a deploy failed.

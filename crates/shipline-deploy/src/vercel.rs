@@ -461,6 +461,7 @@ impl Provider for Vercel {
             bytes_uploaded: bytes,
             site_url: None,
             site_name: None,
+            alias: None,
         })
     }
 

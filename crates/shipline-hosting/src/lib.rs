@@ -12,18 +12,21 @@ use shipline_core::{EnvVars, InputError, Secret};
 pub enum Provider {
     Vercel,
     Netlify,
+    /// Cloudflare Pages, by Direct Upload (what `wrangler pages deploy` does).
+    CloudflarePages,
     /// A directory on a server this job can write to: releases side by side, `current` a
     /// symlink switched atomically.
     Fs,
 }
 
 impl Provider {
-    pub const NAMES: [&'static str; 3] = ["vercel", "netlify", "fs"];
+    pub const NAMES: [&'static str; 4] = ["vercel", "netlify", "cloudflare-pages", "fs"];
 
     pub fn parse(value: &str) -> Result<Provider, InputError> {
         Ok(match parse_choice("provider", value, &Self::NAMES)? {
             "vercel" => Provider::Vercel,
             "netlify" => Provider::Netlify,
+            "cloudflare-pages" => Provider::CloudflarePages,
             _ => Provider::Fs,
         })
     }
@@ -32,6 +35,7 @@ impl Provider {
         match self {
             Provider::Vercel => "vercel",
             Provider::Netlify => "netlify",
+            Provider::CloudflarePages => "cloudflare-pages",
             Provider::Fs => "fs",
         }
     }
@@ -55,6 +59,11 @@ impl Provider {
                 Some(EnvVars::NETLIFY_SITE_ID),
                 None,
             ),
+            Provider::CloudflarePages => (
+                Some(EnvVars::CLOUDFLARE_API_TOKEN),
+                Some(EnvVars::CLOUDFLARE_PAGES_PROJECT),
+                Some(EnvVars::CLOUDFLARE_ACCOUNT_ID),
+            ),
             Provider::Fs => (None, None, None),
         }
     }
@@ -72,6 +81,11 @@ pub enum Host {
         token: Secret,
         site: String,
     },
+    CloudflarePages {
+        token: Secret,
+        account: String,
+        project: String,
+    },
     Fs {
         target_dir: PathBuf,
     },
@@ -80,15 +94,15 @@ pub enum Host {
 /// The host inputs, as both `deploy` and `rollback` take them (flattened into their flags).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct HostInputs {
-    /// The host: `vercel`, `netlify` or `fs` (a directory on this machine or a mounted server).
+    /// The host: `vercel`, `netlify`, `cloudflare-pages` or `fs` (a directory on this machine or a mounted server).
     #[arg(long, env = "INPUT_PROVIDER")]
     pub provider: Option<String>,
 
-    /// The host's API token. Fallback: `VERCEL_TOKEN` or `NETLIFY_AUTH_TOKEN`.
+    /// The host's API token. Fallback: `VERCEL_TOKEN`, `NETLIFY_AUTH_TOKEN` or `CLOUDFLARE_API_TOKEN`.
     #[arg(long, env = "INPUT_TOKEN")]
     pub token: Option<String>,
 
-    /// The Vercel project id or Netlify site id. Fallback: `VERCEL_PROJECT_ID` or `NETLIFY_SITE_ID`.
+    /// The Vercel project id, Netlify site id or Cloudflare Pages project name. Fallback: `VERCEL_PROJECT_ID`, `NETLIFY_SITE_ID` or `CLOUDFLARE_PAGES_PROJECT`.
     #[arg(long, env = "INPUT_PROJECT")]
     pub project: Option<String>,
 
@@ -96,20 +110,28 @@ pub struct HostInputs {
     #[arg(long, env = "INPUT_TEAM")]
     pub team: Option<String>,
 
+    /// The Cloudflare account id (`provider: cloudflare-pages`). Fallback: `CLOUDFLARE_ACCOUNT_ID`.
+    #[arg(long, env = "INPUT_ACCOUNT")]
+    pub account: Option<String>,
+
     /// For `fs`: the directory that holds `releases/` and the `current` symlink.
     #[arg(long, env = "INPUT_TARGET_DIR")]
     pub target_dir: Option<String>,
 }
 
 /// Secret env names the host inputs may fall back to (for masking).
-pub const SECRET_ENV: &[&str] = &[EnvVars::VERCEL_TOKEN, EnvVars::NETLIFY_AUTH_TOKEN];
+pub const SECRET_ENV: &[&str] = &[
+    EnvVars::VERCEL_TOKEN,
+    EnvVars::NETLIFY_AUTH_TOKEN,
+    EnvVars::CLOUDFLARE_API_TOKEN,
+];
 
 impl HostInputs {
     pub fn validate(self, env: &Env) -> Result<Host, InputError> {
         let provider = Provider::parse(&required(self.provider, "provider", None)?)?;
         let (token_env, project_env, team_env) = provider.fallbacks();
         Ok(match provider {
-            Provider::Vercel | Provider::Netlify => {
+            Provider::Vercel | Provider::Netlify | Provider::CloudflarePages => {
                 let token_env = token_env.unwrap_or_default();
                 let project_env = project_env.unwrap_or_default();
                 let token = or_env(self.token, env, token_env)
@@ -120,11 +142,28 @@ impl HostInputs {
                     return Err(InputError::new(
                         "project",
                         format!(
-                            "`{project}` is not a project id or name; use the id (`prj_…` on Vercel, the site id on Netlify)"
+                            "`{project}` is not a project id or name; use the id (`prj_…` on Vercel, the site id on Netlify, the project name on Cloudflare Pages)"
                         ),
                     ));
                 }
-                if provider == Provider::Vercel {
+                if provider == Provider::CloudflarePages {
+                    let account_env = team_env.unwrap_or_default();
+                    let account = or_env(self.account, env, account_env)
+                        .ok_or_else(|| InputError::missing("account", Some(account_env)))?;
+                    if !account.chars().all(|c| c.is_ascii_alphanumeric()) {
+                        return Err(InputError::new(
+                            "account",
+                            format!(
+                                "`{account}` is not a Cloudflare account id (32 hex digits, on the dashboard's overview page)"
+                            ),
+                        ));
+                    }
+                    Host::CloudflarePages {
+                        token: Secret::new(token),
+                        account,
+                        project,
+                    }
+                } else if provider == Provider::Vercel {
                     let team = team_env.and_then(|name| or_env(self.team, env, name));
                     Host::Vercel {
                         token: Secret::new(token),
@@ -158,6 +197,7 @@ impl Host {
         match self {
             Host::Vercel { .. } => Provider::Vercel,
             Host::Netlify { .. } => Provider::Netlify,
+            Host::CloudflarePages { .. } => Provider::CloudflarePages,
             Host::Fs { .. } => Provider::Fs,
         }
     }
@@ -272,6 +312,44 @@ mod tests {
     }
 
     #[test]
+    fn cloudflare_pages_needs_an_account() {
+        let input = || HostInputs {
+            provider: Some("cloudflare-pages".into()),
+            project: Some("webapp".into()),
+            ..Default::default()
+        };
+        let err = input()
+            .validate(&env(&[("CLOUDFLARE_API_TOKEN", "t")]))
+            .unwrap_err();
+        assert_eq!(err.input, "account");
+        assert!(err.message.contains("`CLOUDFLARE_ACCOUNT_ID`"), "{err}");
+        let err = input()
+            .validate(&env(&[
+                ("CLOUDFLARE_API_TOKEN", "t"),
+                ("CLOUDFLARE_ACCOUNT_ID", "acct/../x"),
+            ]))
+            .unwrap_err();
+        assert_eq!(err.input, "account");
+        let Host::CloudflarePages {
+            token,
+            account,
+            project,
+        } = input()
+            .validate(&env(&[
+                ("CLOUDFLARE_API_TOKEN", "t"),
+                ("CLOUDFLARE_ACCOUNT_ID", "0123abcd"),
+            ]))
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (token.expose(), account.as_str(), project.as_str()),
+            ("t", "0123abcd", "webapp")
+        );
+    }
+
+    #[test]
     fn record_stores() {
         assert_eq!(RecordStore::parse(None, true), Ok(RecordStore::GitHub));
         assert_eq!(
@@ -295,7 +373,7 @@ mod tests {
         let err = Provider::parse("heroku").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid input `provider`: `heroku` is not one of `vercel`, `netlify`, `fs`"
+            "invalid input `provider`: `heroku` is not one of `vercel`, `netlify`, `cloudflare-pages`, `fs`"
         );
     }
 }

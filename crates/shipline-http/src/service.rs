@@ -8,16 +8,18 @@ pub enum Service {
     GitHub,
     Vercel,
     Netlify,
+    Cloudflare,
     Supabase,
     Sentry,
     Slack,
 }
 
 impl Service {
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 7] = [
         Service::GitHub,
         Service::Vercel,
         Service::Netlify,
+        Service::Cloudflare,
         Service::Supabase,
         Service::Sentry,
         Service::Slack,
@@ -29,6 +31,7 @@ impl Service {
             Service::GitHub => EnvVars::GITHUB_API_URL,
             Service::Vercel => EnvVars::VERCEL_API_URL,
             Service::Netlify => EnvVars::NETLIFY_API_URL,
+            Service::Cloudflare => EnvVars::CLOUDFLARE_API_BASE_URL,
             Service::Supabase => EnvVars::SUPABASE_API_URL,
             Service::Sentry => EnvVars::SENTRY_URL,
             Service::Slack => EnvVars::SLACK_API_URL,
@@ -40,6 +43,7 @@ impl Service {
             Service::GitHub => "https://api.github.com",
             Service::Vercel => "https://api.vercel.com",
             Service::Netlify => "https://api.netlify.com/api/v1",
+            Service::Cloudflare => "https://api.cloudflare.com/client/v4",
             Service::Supabase => "https://api.supabase.com",
             Service::Sentry => "https://sentry.io",
             Service::Slack => "https://slack.com/api",

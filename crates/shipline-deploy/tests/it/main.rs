@@ -1,6 +1,7 @@
 //! `shipline-deploy` as a process in a simulated Actions step.
 #![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
+mod cloudflare;
 mod flow;
 mod fs;
 mod netlify;
@@ -118,7 +119,7 @@ fn bad_values_exit_2_naming_the_input_and_change_nothing() {
         (
             "provider",
             "heroku",
-            "`heroku` is not one of `vercel`, `netlify`, `fs`",
+            "`heroku` is not one of `vercel`, `netlify`, `cloudflare-pages`, `fs`",
         ),
         (
             "directory",

@@ -16,6 +16,7 @@ use axum::routing::MethodRouter;
 
 use crate::fake::Fake;
 
+pub mod cloudflare;
 pub mod discord;
 pub mod github;
 pub mod netlify;

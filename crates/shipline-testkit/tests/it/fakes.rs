@@ -899,3 +899,225 @@ fn latency_is_added_to_every_request() {
     client().send("GET", &fake.url(), None, None);
     assert!(started.elapsed() >= std::time::Duration::from_millis(200));
 }
+
+// ---------------------------------------------------------------- Cloudflare
+
+/// `(method, normalized path)` of every call in the `cloudflare` SDK's `resources/` (the
+/// client Stainless generates from Cloudflare's OpenAPI description).
+fn cloudflare_sdk_routes() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}; run `npm install --prefix tools`", dir.display()))
+        {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "js") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &openapi::tools_dir().join("cloudflare/resources/pages"),
+        &mut files,
+    );
+    let call = regex::Regex::new(
+        r"this\._client\.(get|post|put|patch|delete|getAPIList)\((?:\(0, path_1\.path\) )?[`']([^`']+)[`']([^;]*)",
+    )
+    .unwrap();
+    let param = regex::Regex::new(r"\$\{[^}]+\}").unwrap();
+    let mut routes = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for c in call.captures_iter(&text) {
+            let method = match &c[1] {
+                "getAPIList" if c[3].contains("method: 'post'") => "post",
+                "getAPIList" => "get",
+                m => m,
+            };
+            let path = param.replace_all(&c[2], "{p}");
+            routes.push((method.to_owned(), openapi::normalize(&path)));
+        }
+    }
+    routes
+}
+
+/// The fields of `export interface <name> {…}` in a `.d.ts`: (name, required).
+fn dts_fields(relative: &str, name: &str) -> Vec<(String, bool)> {
+    let path = openapi::tools_dir().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text
+        .find(&format!("export interface {name} {{"))
+        .unwrap_or_else(|| panic!("no interface {name} in {}", path.display()));
+    let field = regex::Regex::new(r"^    ([a-z_]+)(\??):").unwrap();
+    text[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| *l != "}")
+        .filter_map(|l| {
+            field
+                .captures(l)
+                .map(|c| (c[1].to_owned(), c[2].is_empty()))
+        })
+        .collect()
+}
+
+fn assert_fields(what: &str, value: &Value, fields: &[(String, bool)]) {
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: {value}"));
+    for (name, required) in fields {
+        assert!(
+            !required || object.contains_key(name),
+            "{what} lacks the SDK's required `{name}`"
+        );
+    }
+    for key in object.keys() {
+        assert!(
+            fields.iter().any(|(n, _)| n == key),
+            "{what} has `{key}`, which the SDK's interface does not declare"
+        );
+    }
+}
+
+#[test]
+fn cloudflare_routes_exist_in_the_sdk_and_answers_have_its_fields() {
+    let routes = cloudflare_sdk_routes();
+    assert!(
+        routes.len() > 15,
+        "read the SDK's Pages resources: {routes:?}"
+    );
+    let cf = fakes::cloudflare::start("cf_test", "acct1");
+    for route in cf.routes() {
+        let wanted = (route.method.to_owned(), openapi::normalize(route.path));
+        assert!(
+            routes.contains(&wanted),
+            "{} {} is not a call of the cloudflare SDK",
+            route.method,
+            route.path
+        );
+    }
+    let c = client();
+    let base = cf.base_url();
+    let project = format!("{base}/accounts/acct1/pages/projects/webapp");
+    let got = c.send("GET", &project, Some("cf_test"), None);
+    assert_eq!(got.status, 200);
+    let dts = "cloudflare/resources/pages/projects/projects.d.ts";
+    assert_fields("project", &got.body["result"], &dts_fields(dts, "Project"));
+    assert_eq!(c.send("GET", &project, Some("bad"), None).status, 401);
+    let other = format!("{base}/accounts/acct1/pages/projects/other");
+    assert_eq!(c.send("GET", &other, Some("cf_test"), None).status, 404);
+
+    // The asset store takes the upload token only.
+    let jwt = c
+        .send(
+            "GET",
+            &format!("{project}/upload-token"),
+            Some("cf_test"),
+            None,
+        )
+        .body["result"]["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let content = b"<p>hi</p>";
+    let hash = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(content);
+        blake3::hash(format!("{b64}html").as_bytes()).to_hex()[..32].to_owned()
+    };
+    let missing = |token: &str| {
+        c.send(
+            "POST",
+            &format!("{base}/pages/assets/check-missing"),
+            Some(token),
+            Some(json!({ "hashes": [hash] })),
+        )
+    };
+    assert_eq!(missing("cf_test").status, 401);
+    assert_eq!(missing(&jwt).body["result"], json!([hash]));
+    let b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(content)
+    };
+    let up = c.send(
+        "POST",
+        &format!("{base}/pages/assets/upload"),
+        Some(&jwt),
+        Some(json!([{ "key": hash, "value": b64, "metadata": { "contentType": "text/html" }, "base64": true }])),
+    );
+    assert_eq!(up.status, 200);
+    assert_eq!(missing(&jwt).body["result"], json!([]));
+
+    let form = |manifest: &str, branch: &str| {
+        let mut body = String::new();
+        for (name, value) in [("manifest", manifest), ("branch", branch)] {
+            body.push_str(&format!(
+                "--b0\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str("--b0--\r\n");
+        c.send_bytes(
+            "POST",
+            &format!("{project}/deployments"),
+            Some("cf_test"),
+            Some((body.into_bytes(), "multipart/form-data; boundary=b0")),
+            &[],
+        )
+    };
+    // A manifest naming a hash the store lacks, or a hash its content does not give, is refused.
+    assert_eq!(
+        form(r#"{"/a.html":"00000000000000000000000000000000"}"#, "main").status,
+        400
+    );
+    assert_eq!(
+        form(&format!(r#"{{"/a.js":"{hash}"}}"#), "main").status,
+        400
+    );
+    let created = form(&format!(r#"{{"/index.html":"{hash}"}}"#), "main");
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let deployment = created.body["result"].clone();
+    let fields = dts_fields(dts, "Deployment");
+    assert_fields("deployment", &deployment, &fields);
+    assert_eq!(deployment["environment"], "production");
+    assert_eq!(deployment["latest_stage"]["status"], "active");
+    let id = deployment["id"].as_str().unwrap();
+    let poll = || {
+        c.send(
+            "GET",
+            &format!("{project}/deployments/{id}"),
+            Some("cf_test"),
+            None,
+        )
+        .body["result"]
+            .clone()
+    };
+    assert_eq!(poll()["latest_stage"]["status"], "active");
+    assert_eq!(poll()["latest_stage"]["status"], "success");
+    assert_eq!(cf.state().canonical.as_deref(), Some(id));
+    let preview = form(&format!(r#"{{"/index.html":"{hash}"}}"#), "pr-3").body["result"].clone();
+    assert_eq!(preview["environment"], "preview");
+    let list = c.send(
+        "GET",
+        &format!("{project}/deployments?env=production"),
+        Some("cf_test"),
+        None,
+    );
+    assert_eq!(list.body["result"].as_array().unwrap().len(), 1);
+    for d in list.body["result"].as_array().unwrap() {
+        assert_fields("listed deployment", d, &fields);
+    }
+    // Rollback only to a successful production deployment.
+    let pid = preview["id"].as_str().unwrap();
+    let rollback = |id: &str| {
+        c.send(
+            "POST",
+            &format!("{project}/deployments/{id}/rollback"),
+            Some("cf_test"),
+            None,
+        )
+    };
+    assert_eq!(rollback(pid).status, 400);
+    assert_eq!(rollback(id).status, 200);
+}

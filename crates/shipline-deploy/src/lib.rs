@@ -10,7 +10,9 @@ pub mod provider;
 pub mod rollback;
 mod run;
 pub mod scan;
+pub mod sentry_maps;
 pub mod site;
+pub mod sourcemaps;
 pub mod vercel;
 pub mod verify;
 
@@ -23,8 +25,9 @@ use shipline_cli::{
     CommonArgs, Ctx, Tool, nonempty, or_env, parse_bool, parse_dir, parse_duration_input,
     parse_list, parse_positive, parse_version, required,
 };
-use shipline_core::{EnvVars, InputError, Secret};
+use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
 use shipline_hosting::{Host, HostInputs, RecordStore};
+use shipline_http::Service;
 
 /// Deploy a built web app (a Vite `dist/`) to Vercel, Netlify or a self-hosted directory.
 ///
@@ -121,6 +124,42 @@ pub struct Args {
     /// A summary of the migration plan to show in the preview comment (e.g. `migrate plan`'s).
     #[arg(long, env = "INPUT_MIGRATIONS")]
     pub migrations: Option<String>,
+
+    /// Inject Sentry debug IDs into the built JS and its source maps before hashing, upload the maps to Sentry as an artifact bundle, and create the release and a deploy marker.
+    #[arg(long, env = "INPUT_SENTRY_SOURCEMAPS", default_value = "false")]
+    pub sentry_sourcemaps: String,
+
+    /// With `sentry-sourcemaps`: deploy the `.map` files too (by default they go to Sentry only).
+    #[arg(long, env = "INPUT_KEEP_SOURCE_MAPS", default_value = "false")]
+    pub keep_source_maps: String,
+
+    /// The Sentry auth token (`project:releases`, `org:ci`). Fallback: `SENTRY_AUTH_TOKEN`.
+    #[arg(long, env = "INPUT_SENTRY_TOKEN")]
+    pub sentry_token: Option<String>,
+
+    /// The Sentry organization slug. Fallback: `SENTRY_ORG`.
+    #[arg(long, env = "INPUT_SENTRY_ORG")]
+    pub sentry_org: Option<String>,
+
+    /// The Sentry project slug. Fallback: `SENTRY_PROJECT`.
+    #[arg(long, env = "INPUT_SENTRY_PROJECT")]
+    pub sentry_project: Option<String>,
+
+    /// The Sentry release; the SDK's `release` must be the same. Default: the commit SHA.
+    #[arg(long, env = "INPUT_SENTRY_RELEASE")]
+    pub sentry_release: Option<String>,
+}
+
+/// What `sentry-sourcemaps` needs.
+#[derive(Debug, Clone)]
+pub struct SentryMaps {
+    pub api: SafeUrl,
+    pub token: Secret,
+    pub org: String,
+    pub project: String,
+    pub release: Option<String>,
+    /// Deploy the `.map` files too.
+    pub keep_maps: bool,
 }
 
 /// `production` or `preview`.
@@ -156,6 +195,7 @@ pub struct Config {
     pub site_url: Option<String>,
     pub pr_comment: bool,
     pub migrations: Option<String>,
+    pub sentry: Option<SentryMaps>,
 }
 
 /// The `shipline-deploy` binary.
@@ -164,11 +204,13 @@ pub struct Deploy;
 impl Tool for Deploy {
     const BIN: &'static str = "shipline-deploy";
     const ACTION: &'static str = "deploy";
-    const SECRET_INPUTS: &'static [&'static str] = &["token", "github-token"];
+    const SECRET_INPUTS: &'static [&'static str] = &["token", "github-token", "sentry-token"];
     const SECRET_ENV: &'static [&'static str] = &[
         EnvVars::VERCEL_TOKEN,
         EnvVars::NETLIFY_AUTH_TOKEN,
+        EnvVars::CLOUDFLARE_API_TOKEN,
         EnvVars::GITHUB_TOKEN,
+        EnvVars::SENTRY_AUTH_TOKEN,
     ];
     const OUTPUTS: &'static [(&'static str, &'static str)] = &[
         (
@@ -267,6 +309,33 @@ impl Tool for Deploy {
             .or_else(|| ctx.event.head_sha().map(str::to_owned))
             .or_else(|| env.var(EnvVars::GITHUB_SHA));
         let record_store = RecordStore::parse(args.record_store, ctx.rt.in_actions())?;
+        let sentry = if parse_bool("sentry-sourcemaps", &args.sentry_sourcemaps)? {
+            let token =
+                or_env(args.sentry_token, env, EnvVars::SENTRY_AUTH_TOKEN).ok_or_else(|| {
+                    InputError::missing("sentry-token", Some(EnvVars::SENTRY_AUTH_TOKEN))
+                })?;
+            let org = or_env(args.sentry_org, env, EnvVars::SENTRY_ORG)
+                .ok_or_else(|| InputError::missing("sentry-org", Some(EnvVars::SENTRY_ORG)))?;
+            let project =
+                or_env(args.sentry_project, env, EnvVars::SENTRY_PROJECT).ok_or_else(|| {
+                    InputError::missing("sentry-project", Some(EnvVars::SENTRY_PROJECT))
+                })?;
+            Some(SentryMaps {
+                api: Service::Sentry
+                    .base_url(|k| env.var(k))
+                    .map_err(|e| InputError::new(EnvVars::SENTRY_URL, e))?,
+                token: Secret::new(token),
+                org,
+                project,
+                release: nonempty(args.sentry_release).or_else(|| git_ref.clone()),
+                keep_maps: parse_bool("keep-source-maps", &args.keep_source_maps)?,
+            })
+        } else {
+            None
+        };
+        if let Some(s) = &sentry {
+            forbidden_values.push(("`sentry-token`".to_owned(), s.token.clone()));
+        }
         let config = Config {
             host,
             directory,
@@ -301,6 +370,7 @@ impl Tool for Deploy {
             site_url,
             pr_comment: parse_bool("pr-comment", &args.pr_comment)?,
             migrations: nonempty(args.migrations),
+            sentry,
         };
         // Last, so a bad value of any other input is named first.
         if config.record_store == RecordStore::GitHub {

@@ -19,6 +19,7 @@ use crate::progress::{Progress, human_bytes};
 use crate::provider::{DeployError, GitInfo, Provider, StageRequest, Staged};
 use crate::rollback::{self, Want};
 use crate::scan::Scanner;
+use crate::sentry_maps::{self, Maps};
 use crate::site::{Site, SiteError};
 use crate::verify::{self, Check, Verification};
 use crate::{Config, Deploy, Environment};
@@ -146,6 +147,12 @@ async fn flow<P: Provider>(
             None
         },
     );
+    // Debug IDs go into the files themselves before they are hashed: what is hashed,
+    // uploaded and served is what Sentry gets the maps of.
+    let maps = match &config.sentry {
+        Some(_) => Some(Maps::inject(&config.directory).context("`sentry-sourcemaps`")?),
+        None => None,
+    };
     let loaded = Site::load(&config.directory, Some(&scanner));
     ctx.rt.end_group();
     let (site, findings) = match loaded {
@@ -154,6 +161,10 @@ async fn flow<P: Provider>(
             return Err(InputError::new("directory", e.to_string()).into());
         }
         Err(e) => return Err(e.into()),
+    };
+    let site = match (&maps, &config.sentry) {
+        (Some(maps), Some(sentry)) => maps.deployed_site(site, sentry),
+        _ => site,
     };
     let problems = preflight(provider, config, &site, findings, &scanner);
     phases.time("preflight", t);
@@ -174,6 +185,23 @@ async fn flow<P: Provider>(
         }
         return Ok(report);
     }
+
+    // The maps go to Sentry before the release can serve an error.
+    let mut sentry_lines = Vec::new();
+    if let (Some(maps), Some(sentry)) = (&maps, &config.sentry) {
+        let t = Instant::now();
+        match maps.upload(http, &config.directory, sentry, deadline).await {
+            Ok(line) => sentry_lines.push(("source maps", line)),
+            Err(warning) => ctx.rt.annotate(
+                &Annotation::warning(format!(
+                    "{warning}; stack traces of this release will stay minified"
+                ))
+                .title("source maps"),
+            ),
+        }
+        phases.time("source maps", t);
+    }
+    let started_at = now_rfc3339_millis();
 
     // 2. Stage.
     let git = GitInfo {
@@ -412,6 +440,14 @@ async fn flow<P: Provider>(
         )
         .await
         .context("the deploy is live, but the deployment record could not be marked `success`")?;
+    if let Some(sentry) = &config.sentry {
+        match sentry_maps::mark_release(http, sentry, &environment, &url, &started_at).await {
+            Ok(line) => sentry_lines.push(("Sentry", line)),
+            Err(warning) => ctx
+                .rt
+                .annotate(&Annotation::warning(warning).title("Sentry release")),
+        }
+    }
     let mut retired = 0;
     if !production && config.pull_request.is_some() {
         retired = records
@@ -443,6 +479,9 @@ async fn flow<P: Provider>(
     };
     if retired > 0 {
         report = report.field("older previews set inactive", retired.to_string());
+    }
+    for (name, line) in sentry_lines {
+        report = report.field(name, line);
     }
     let commented = comment::post(
         config,

@@ -158,6 +158,15 @@ impl Site {
             .collect()
     }
 
+    /// The site without the files `leave_out` names (source maps that go to Sentry only),
+    /// its totals and artifact digest those of what remains.
+    pub fn without(mut self, leave_out: impl Fn(&SiteFile) -> bool) -> Site {
+        self.files.retain(|f| !leave_out(f));
+        self.total_bytes = self.files.iter().map(|f| f.size).sum();
+        self.artifact_sha256 = manifest_digest(&self.files);
+        self
+    }
+
     pub fn get(&self, path: &str) -> Option<&SiteFile> {
         self.files
             .binary_search_by(|f| f.path.as_str().cmp(path))

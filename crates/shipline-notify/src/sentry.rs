@@ -126,6 +126,175 @@ pub async fn release_and_deploy(
     })
 }
 
+/// An artifact bundle Sentry assembled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleUploaded {
+    /// SHA-1 of the whole bundle: how Sentry names it.
+    pub checksum: String,
+    pub chunks: usize,
+    /// Chunks Sentry lacked and was sent (0 when it had the bundle already).
+    pub chunks_sent: usize,
+}
+
+/// Uploads an artifact bundle (source maps with debug IDs) as `sentry-cli sourcemaps
+/// upload` does: the chunk-upload options, `assemble` with every chunk's SHA-1, the chunks
+/// Sentry names as missing (multipart, one `file` part per chunk), then `assemble` polled
+/// until `ok`. Every step is keyed by content, so a retry or a re-run sends nothing twice.
+pub async fn upload_artifact_bundle(
+    http: &HttpClient,
+    base: &SafeUrl,
+    token: &Secret,
+    target: &BundleTarget<'_>,
+    bundle: &[u8],
+    deadline: std::time::Instant,
+) -> Result<BundleUploaded, NotifyError> {
+    use sha1::Digest as _;
+    let org = target.org;
+    let options_url = segment_url(base, &["api", "0", "organizations", org, "chunk-upload"])?;
+    let options: Value = http
+        .send_ok(Request::get(options_url.clone()).bearer(token))
+        .await
+        .map_err(|e| explain(e, false))?
+        .json()
+        .map_err(NotifyError::Http)?;
+    if let Some(accept) = options["accept"].as_array()
+        && !accept.iter().any(|a| a == "artifact_bundles")
+    {
+        return Err(NotifyError::Service(
+            "this Sentry does not take artifact bundles (its chunk-upload `accept` lacks `artifact_bundles`): source maps with debug IDs need Sentry 23.6 or later".into(),
+        ));
+    }
+    let chunk_size = options["chunkSize"]
+        .as_u64()
+        .unwrap_or(8 * 1024 * 1024)
+        .max(1) as usize;
+    let per_request = options["chunksPerRequest"].as_u64().unwrap_or(64).max(1) as usize;
+    let upload_url = match options["url"].as_str() {
+        Some(url) if url.contains("://") => SafeUrl::parse(url).map_err(|e| {
+            NotifyError::Service(format!("Sentry's chunk-upload `url` is not a URL: {e}"))
+        })?,
+        Some(path) => base
+            .join_path(path.trim_start_matches('/'))
+            .map_err(|e| NotifyError::Service(format!("Sentry's chunk-upload `url`: {e}")))?,
+        None => options_url,
+    };
+    let chunks: Vec<(&[u8], String)> = bundle
+        .chunks(chunk_size)
+        .map(|c| (c, hex::encode(sha1::Sha1::digest(c))))
+        .collect();
+    let checksum = hex::encode(sha1::Sha1::digest(bundle));
+    let mut body = json!({
+        "checksum": checksum,
+        "chunks": chunks.iter().map(|(_, h)| h.as_str()).collect::<Vec<_>>(),
+        "projects": [target.project],
+    });
+    if let Some(release) = target.release {
+        body["version"] = release.into();
+    }
+    let assemble_url = segment_url(
+        base,
+        &[
+            "api",
+            "0",
+            "organizations",
+            org,
+            "artifactbundle",
+            "assemble",
+        ],
+    )?;
+    let assemble = || async {
+        // Assembling the same checksum twice is the same bundle.
+        let answer: Value = http
+            .send_ok(
+                Request::post(assemble_url.clone())
+                    .bearer(token)
+                    .json(&body)
+                    .idempotent(),
+            )
+            .await
+            .map_err(|e| explain(e, false))?
+            .json()
+            .map_err(NotifyError::Http)?;
+        Ok::<Value, NotifyError>(answer)
+    };
+    let mut answer = assemble().await?;
+    let missing: Vec<&(&[u8], String)> = chunks
+        .iter()
+        .filter(|(_, h)| {
+            answer["missingChunks"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|x| x == h.as_str()))
+        })
+        .collect();
+    let chunks_sent = missing.len();
+    for group in missing.chunks(per_request) {
+        let boundary = format!("shipline-{:032x}", rand::random::<u128>());
+        let mut form = Vec::new();
+        for (bytes, hash) in group {
+            form.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{hash}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            form.extend_from_slice(bytes);
+            form.extend_from_slice(b"\r\n");
+        }
+        form.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        // A chunk is named by its SHA-1: sending it again stores the same chunk.
+        http.send_ok(
+            Request::post(upload_url.clone())
+                .bearer(token)
+                .bytes(form.into(), "multipart/form-data")
+                .header(
+                    "content-type",
+                    &format!("multipart/form-data; boundary={boundary}"),
+                )
+                .idempotent(),
+        )
+        .await
+        .map_err(|e| explain(e, false))?;
+    }
+    if chunks_sent > 0 {
+        answer = assemble().await?;
+    }
+    loop {
+        match answer["state"].as_str().unwrap_or_default() {
+            "ok" => {
+                return Ok(BundleUploaded {
+                    checksum,
+                    chunks: chunks.len(),
+                    chunks_sent,
+                });
+            }
+            "error" | "not_found" => {
+                return Err(NotifyError::Service(format!(
+                    "Sentry could not assemble the source map bundle: {}",
+                    answer["detail"].as_str().unwrap_or("no detail given")
+                )));
+            }
+            _ => {}
+        }
+        let wait = std::time::Duration::from_millis(500);
+        if deadline.saturating_duration_since(std::time::Instant::now()) <= wait {
+            return Err(NotifyError::Service(
+                "Sentry was still assembling the source map bundle when `timeout` ran out".into(),
+            ));
+        }
+        tokio::time::sleep(wait).await;
+        answer = assemble().await?;
+    }
+}
+
+/// Where an artifact bundle goes.
+#[derive(Debug, Clone, Copy)]
+pub struct BundleTarget<'a> {
+    pub org: &'a str,
+    pub project: &'a str,
+    /// Associates the bundle with a release too (optional with debug IDs).
+    pub release: Option<&'a str>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

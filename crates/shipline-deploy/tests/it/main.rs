@@ -5,6 +5,7 @@ mod cloudflare;
 mod flow;
 mod fs;
 mod netlify;
+mod sourcemaps;
 mod vercel;
 
 use shipline_deploy::Deploy;

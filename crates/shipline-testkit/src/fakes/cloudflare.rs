@@ -445,26 +445,12 @@ async fn upsert_hashes(
 
 /// The parts of a `multipart/form-data` body, by name.
 fn parse_multipart(headers: &HeaderMap, body: &[u8]) -> Option<BTreeMap<String, Vec<u8>>> {
-    let content_type = headers.get("content-type")?.to_str().ok()?;
-    let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
-    let delimiter = format!("--{boundary}");
-    let text = body;
-    let mut parts = BTreeMap::new();
-    let mut rest = text;
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let start = find(rest, delimiter.as_bytes())?;
-    rest = &rest[start + delimiter.len()..];
-    while !rest.starts_with(b"--") {
-        rest = rest.strip_prefix(b"\r\n")?;
-        let head_end = find(rest, b"\r\n\r\n")?;
-        let head = String::from_utf8_lossy(&rest[..head_end]).to_string();
-        let name = head.split("name=\"").nth(1)?.split('"').next()?.to_owned();
-        rest = &rest[head_end + 4..];
-        let end = find(rest, format!("\r\n{delimiter}").as_bytes())?;
-        parts.insert(name, rest[..end].to_vec());
-        rest = &rest[end + 2 + delimiter.len()..];
-    }
-    Some(parts)
+    Some(
+        super::multipart(headers, body)?
+            .into_iter()
+            .map(|p| (p.name, p.bytes))
+            .collect(),
+    )
 }
 
 async fn create_deployment(

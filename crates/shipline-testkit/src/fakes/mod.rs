@@ -175,6 +175,49 @@ pub(crate) fn serve_static(
     }
 }
 
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub filename: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// The parts of a `multipart/form-data` body, in order; `None` when it is not one.
+pub fn multipart(headers: &HeaderMap, body: &[u8]) -> Option<Vec<Part>> {
+    let content_type = headers.get("content-type")?.to_str().ok()?;
+    if !content_type.starts_with("multipart/form-data") {
+        return None;
+    }
+    let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
+    let mut parts = Vec::new();
+    while !rest.starts_with(b"--") {
+        rest = rest.strip_prefix(b"\r\n")?;
+        let head_end = find(rest, b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&rest[..head_end]).to_string();
+        let field = |key: &str| {
+            head.split(&format!("{key}=\""))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .map(str::to_owned)
+        };
+        let name = field("; name").or_else(|| field(" name"))?;
+        let filename = field("filename");
+        rest = &rest[head_end + 4..];
+        let end = find(rest, format!("\r\n{delimiter}").as_bytes())?;
+        parts.push(Part {
+            name,
+            filename,
+            bytes: rest[..end].to_vec(),
+        });
+        rest = &rest[end + 2 + delimiter.len()..];
+    }
+    Some(parts)
+}
+
 /// A fixed timestamp plus `n` seconds, so answers are reproducible in snapshots.
 pub fn timestamp(n: u64) -> String {
     shipline_core::time::rfc3339(1_767_225_600 + n) // 2026-01-01T00:00:00Z

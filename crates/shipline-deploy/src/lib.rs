@@ -1,5 +1,6 @@
 //! `shipline-deploy`: upload a built site, wait until it is live, verify it, record it.
 
+pub mod analytics;
 pub mod cloudflare;
 mod comment;
 pub mod fs_host;
@@ -148,6 +149,18 @@ pub struct Args {
     /// The Sentry release; the SDK's `release` must be the same. Default: the commit SHA.
     #[arg(long, env = "INPUT_SENTRY_RELEASE")]
     pub sentry_release: Option<String>,
+
+    /// Production builds must load this analytics: `plausible`, `fathom`, `ga4` (recognised by their script hosts), or a text its snippet contains (a self-hosted script's URL).
+    #[arg(long, env = "INPUT_ANALYTICS")]
+    pub analytics: Option<String>,
+
+    /// The production site's id in the analytics tool (Plausible `data-domain`, Fathom site id, GA4 `G-…`): production builds must contain it, preview builds must not.
+    #[arg(long, env = "INPUT_ANALYTICS_SITE")]
+    pub analytics_site: Option<String>,
+
+    /// Production builds must contain a Sentry DSN: `true` for any, or the DSN itself.
+    #[arg(long, env = "INPUT_EXPECT_SENTRY_DSN")]
+    pub expect_sentry_dsn: Option<String>,
 }
 
 /// What `sentry-sourcemaps` needs.
@@ -196,6 +209,7 @@ pub struct Config {
     pub pr_comment: bool,
     pub migrations: Option<String>,
     pub sentry: Option<SentryMaps>,
+    pub observability: analytics::Observability,
 }
 
 /// The `shipline-deploy` binary.
@@ -371,6 +385,11 @@ impl Tool for Deploy {
             pr_comment: parse_bool("pr-comment", &args.pr_comment)?,
             migrations: nonempty(args.migrations),
             sentry,
+            observability: analytics::Observability::parse(
+                nonempty(args.analytics),
+                nonempty(args.analytics_site).map(|s| s.trim().to_owned()),
+                nonempty(args.expect_sentry_dsn),
+            )?,
         };
         // Last, so a bad value of any other input is named first.
         if config.record_store == RecordStore::GitHub {

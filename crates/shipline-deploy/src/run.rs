@@ -109,12 +109,10 @@ fn preflight<P: Provider>(
                 .at(format!("{dir}/{}", f.file), Some(f.line)),
         );
     }
-    if scanner.expect_text_missing()
-        && let Some(text) = &config.expect_text
-    {
+    for what in scanner.missing() {
         problems.push(
             Annotation::error(format!(
-                "no file of the production build contains `{text}` (`expect-text`): was it built with the production settings?"
+                "no file of the production build contains {what}: was it built with the production settings?"
             ))
             .title("wrong build"),
         );
@@ -137,15 +135,18 @@ async fn flow<P: Provider>(
     // 1. Preflight: nothing leaves the machine before this passed.
     let t = Instant::now();
     ctx.rt.group("preflight");
-    let scanner = Scanner::new(
-        config.forbid_secrets,
-        &config.forbidden_values,
-        if production { &config.forbid_text } else { &[] },
-        if production {
-            config.expect_text.as_deref()
-        } else {
-            None
-        },
+    let scanner = config.observability.apply(
+        Scanner::new(
+            config.forbid_secrets,
+            &config.forbidden_values,
+            if production { &config.forbid_text } else { &[] },
+            if production {
+                config.expect_text.as_deref()
+            } else {
+                None
+            },
+        ),
+        production,
     );
     // Debug IDs go into the files themselves before they are hashed: what is hashed,
     // uploaded and served is what Sentry gets the maps of.

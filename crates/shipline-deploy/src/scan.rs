@@ -33,9 +33,17 @@ pub struct Scanner {
     patterns: Vec<Pattern>,
     /// Values that must never appear: secret inputs and `forbid-env` variables.
     literals: Option<(Regex, Vec<String>)>,
-    forbid_text: Vec<(String, Regex)>,
-    expect_text: Option<Regex>,
-    expect_seen: AtomicBool,
+    /// (rule, message, pattern): a text that must not be in the build.
+    forbid_text: Vec<(&'static str, String, Regex)>,
+    expectations: Vec<Expectation>,
+}
+
+/// Something at least one file of the build must contain.
+struct Expectation {
+    /// What the error says is missing: "`expect-text` `…`", "the Plausible script".
+    what: String,
+    regex: Regex,
+    seen: AtomicBool,
 }
 
 /// Shorter values would match ordinary text; they protect nothing anyway.
@@ -122,20 +130,50 @@ impl Scanner {
                 .ok()
                 .map(|r| (r, names))
         };
-        let forbid_text = forbid_text
-            .iter()
-            .filter(|t| !t.is_empty())
-            .filter_map(|t| Some((t.clone(), Regex::new(&regex::escape(t)).ok()?)))
-            .collect();
-        Scanner {
+        let mut scanner = Scanner {
             patterns,
             literals,
-            forbid_text,
-            expect_text: expect_text
-                .filter(|t| !t.is_empty())
-                .and_then(|t| Regex::new(&regex::escape(t)).ok()),
-            expect_seen: AtomicBool::new(false),
+            forbid_text: Vec::new(),
+            expectations: Vec::new(),
+        };
+        for text in forbid_text.iter().filter(|t| !t.is_empty()) {
+            scanner = scanner.forbid(
+                "forbid-text",
+                text,
+                format!(
+                    "`{text}` (`forbid-text`) is in the bundle: was it built with another environment's settings?"
+                ),
+            );
         }
+        if let Some(text) = expect_text.filter(|t| !t.is_empty()) {
+            scanner = scanner.expect(format!("`{text}` (`expect-text`)"), &regex::escape(text));
+        }
+        scanner
+    }
+
+    /// Adds a text no file may contain, with the finding's rule and message.
+    pub fn forbid(self, rule: &'static str, text: &str, message: String) -> Scanner {
+        self.forbid_pattern(rule, &regex::escape(text), message)
+    }
+
+    /// Like [`Scanner::forbid`], for a pattern.
+    pub fn forbid_pattern(mut self, rule: &'static str, pattern: &str, message: String) -> Scanner {
+        if let Ok(regex) = Regex::new(pattern) {
+            self.forbid_text.push((rule, message, regex));
+        }
+        self
+    }
+
+    /// Adds a pattern at least one file must match; `what` names it when none does.
+    pub fn expect(mut self, what: String, pattern: &str) -> Scanner {
+        if let Ok(regex) = Regex::new(pattern) {
+            self.expectations.push(Expectation {
+                what,
+                regex,
+                seen: AtomicBool::new(false),
+            });
+        }
+        self
     }
 
     /// The findings in one file's contents.
@@ -172,29 +210,26 @@ impl Scanner {
                 format!("the value of {which} is in the bundle"),
             );
         }
-        for (text, regex) in &self.forbid_text {
+        for (rule, message, regex) in &self.forbid_text {
             if let Some(m) = regex.find(bytes) {
-                push(
-                    m.start(),
-                    "forbid-text",
-                    format!(
-                        "`{text}` (`forbid-text`) is in the bundle: was it built with another environment's settings?"
-                    ),
-                );
+                push(m.start(), rule, message.clone());
             }
         }
-        if let Some(regex) = &self.expect_text
-            && !self.expect_seen.load(Ordering::Relaxed)
-            && regex.is_match(bytes)
-        {
-            self.expect_seen.store(true, Ordering::Relaxed);
+        for e in &self.expectations {
+            if !e.seen.load(Ordering::Relaxed) && e.regex.is_match(bytes) {
+                e.seen.store(true, Ordering::Relaxed);
+            }
         }
         findings
     }
 
-    /// With `expect-text` given: whether any file scanned so far contained it.
-    pub fn expect_text_missing(&self) -> bool {
-        self.expect_text.is_some() && !self.expect_seen.load(Ordering::Relaxed)
+    /// What no file scanned so far contained, of what was expected.
+    pub fn missing(&self) -> Vec<&str> {
+        self.expectations
+            .iter()
+            .filter(|e| !e.seen.load(Ordering::Relaxed))
+            .map(|e| e.what.as_str())
+            .collect()
     }
 }
 
@@ -313,13 +348,16 @@ mod tests {
         assert_eq!(found[0].rule, "secret-value");
         assert_eq!(found[0].line, 2);
         assert_eq!(found[0].message, "the value of `token` is in the bundle");
-        assert!(s.expect_text_missing());
+        assert_eq!(
+            s.missing(),
+            ["`https://prod-ref.supabase.co` (`expect-text`)"]
+        );
         assert_eq!(
             rules(&s, "fetch('https://preview-ref.supabase.co/rest')"),
             [("forbid-text", 1)]
         );
-        assert!(s.expect_text_missing());
+        assert_eq!(s.missing().len(), 1);
         s.scan("b.js", b"url='https://prod-ref.supabase.co'");
-        assert!(!s.expect_text_missing());
+        assert!(s.missing().is_empty());
     }
 }

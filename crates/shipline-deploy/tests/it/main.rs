@@ -5,6 +5,7 @@ mod cloudflare;
 mod flow;
 mod fs;
 mod netlify;
+mod observability;
 mod sourcemaps;
 mod vercel;
 

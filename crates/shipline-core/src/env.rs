@@ -91,6 +91,18 @@ env_vars! {
         CLOUDFLARE_ACCOUNT_ID,
         /// The Pages project's name, when `project` is not given.
         CLOUDFLARE_PAGES_PROJECT,
+        /// The Amplify app id, when `project` is not given (`provider: amplify`).
+        AMPLIFY_APP_ID,
+        /// AWS credentials for `provider: amplify` (set by `aws-actions/configure-aws-credentials`, with OIDC).
+        AWS_ACCESS_KEY_ID,
+        /// The secret half of `AWS_ACCESS_KEY_ID`.
+        AWS_SECRET_ACCESS_KEY,
+        /// The session token of temporary credentials (OIDC, an assumed role).
+        AWS_SESSION_TOKEN,
+        /// The AWS region, when `region` is not given.
+        AWS_REGION,
+        /// The AWS region, when neither `region` nor `AWS_REGION` is set.
+        AWS_DEFAULT_REGION,
         /// The Supabase personal access token, when `access-token` is not given.
         SUPABASE_ACCESS_TOKEN,
         /// The Supabase project ref, when `project-ref` is not given.
@@ -117,6 +129,10 @@ env_vars! {
         NETLIFY_API_URL,
         /// The Cloudflare API, as wrangler names it (tests, proxies).
         CLOUDFLARE_API_BASE_URL,
+        /// The Amplify API, as the AWS SDKs name it (tests, VPC endpoints).
+        AWS_ENDPOINT_URL_AMPLIFY,
+        /// The S3 API of `artifact-store` (tests, S3-compatible stores); path-style when set.
+        AWS_ENDPOINT_URL_S3,
         /// The Supabase Management API (tests, proxies).
         SUPABASE_API_URL,
         /// Self-hosted Sentry.

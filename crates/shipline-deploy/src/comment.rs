@@ -30,6 +30,7 @@ pub fn key(host: &Host) -> String {
         Host::Vercel { project, .. } => format!("deploy/vercel/{project}"),
         Host::Netlify { site, .. } => format!("deploy/netlify/{site}"),
         Host::CloudflarePages { project, .. } => format!("deploy/cloudflare-pages/{project}"),
+        Host::Amplify { app_id, .. } => format!("deploy/amplify/{app_id}"),
         Host::Fs { .. } => "deploy/fs".to_owned(),
     })
 }
@@ -77,6 +78,7 @@ pub async fn post(
         Host::Vercel { project, .. } => project.as_str(),
         Host::Netlify { site, .. } => site.as_str(),
         Host::CloudflarePages { project, .. } => project.as_str(),
+        Host::Amplify { app_id, .. } => app_id.as_str(),
         Host::Fs { .. } => "the site",
     };
     let notice = Notice {
@@ -117,6 +119,7 @@ fn host_name(provider: &str) -> &str {
         "vercel" => "Vercel",
         "netlify" => "Netlify",
         "cloudflare-pages" => "Cloudflare Pages",
+        "amplify" => "AWS Amplify",
         "fs" => "the server",
         other => other,
     }

@@ -11,6 +11,7 @@ use shipline_hosting::record::{FsRecords, GitHubRecords, Records};
 use shipline_hosting::{Host, RecordStore};
 use shipline_http::{ClientOptions, HttpClient, RetryPolicy, Service};
 
+use crate::amplify::Amplify;
 use crate::cloudflare::CloudflarePages;
 use crate::fs_host::FsHost;
 use crate::netlify::Netlify;
@@ -22,6 +23,7 @@ pub enum AnyProvider {
     Vercel(Vercel),
     Netlify(Netlify),
     CloudflarePages(CloudflarePages),
+    Amplify(Amplify),
     Fs(FsHost),
 }
 
@@ -73,6 +75,24 @@ impl AnyProvider {
                 account.clone(),
                 project.clone(),
             )),
+            Host::Amplify {
+                app_id,
+                branch,
+                region,
+                credentials,
+                artifact_store,
+            } => AnyProvider::Amplify(Amplify {
+                http: http.clone(),
+                api: crate::aws::amplify_endpoint(|k| ctx.env.var(k), region).map_err(|e| {
+                    InputError::new(shipline_core::EnvVars::AWS_ENDPOINT_URL_AMPLIFY, e)
+                })?,
+                app_id: app_id.clone(),
+                branch: branch.clone(),
+                region: region.clone(),
+                credentials: credentials.clone(),
+                store: artifact_store.clone(),
+                s3_endpoint: ctx.env.var(shipline_core::EnvVars::AWS_ENDPOINT_URL_S3),
+            }),
             Host::Fs { target_dir } => AnyProvider::Fs(FsHost {
                 target_dir: target_dir.clone(),
                 keep: fs.keep.max(1),
@@ -88,6 +108,7 @@ macro_rules! each {
             AnyProvider::Vercel($p) => $e,
             AnyProvider::Netlify($p) => $e,
             AnyProvider::CloudflarePages($p) => $e,
+            AnyProvider::Amplify($p) => $e,
             AnyProvider::Fs($p) => $e,
         }
     };

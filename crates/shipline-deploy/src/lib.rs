@@ -1,6 +1,8 @@
 //! `shipline-deploy`: upload a built site, wait until it is live, verify it, record it.
 
+pub mod amplify;
 pub mod analytics;
+pub mod aws;
 pub mod cloudflare;
 mod comment;
 pub mod fs_host;
@@ -223,6 +225,8 @@ impl Tool for Deploy {
         EnvVars::VERCEL_TOKEN,
         EnvVars::NETLIFY_AUTH_TOKEN,
         EnvVars::CLOUDFLARE_API_TOKEN,
+        EnvVars::AWS_SECRET_ACCESS_KEY,
+        EnvVars::AWS_SESSION_TOKEN,
         EnvVars::GITHUB_TOKEN,
         EnvVars::SENTRY_AUTH_TOKEN,
     ];
@@ -287,6 +291,17 @@ impl Tool for Deploy {
                 "`false` is for previews only: a production deploy is verified before traffic moves to it, which needs it live",
             ));
         }
+        if let Host::Amplify {
+            artifact_store: None,
+            ..
+        } = &host
+            && environment == Environment::Production
+        {
+            return Err(InputError::new(
+                "artifact-store",
+                "is required for a production deploy on Amplify: the verified release's zip is kept there, production is started from it, and a rollback redeploys it; write `s3://<bucket>/<prefix>`",
+            ));
+        }
         let mut forbidden_values = Vec::new();
         if let Host::Vercel { token, .. }
         | Host::Netlify { token, .. }
@@ -347,6 +362,12 @@ impl Tool for Deploy {
         } else {
             None
         };
+        if let Host::Amplify { credentials, .. } = &host {
+            forbidden_values.push((
+                "`AWS_SECRET_ACCESS_KEY`".to_owned(),
+                credentials.secret_access_key.clone(),
+            ));
+        }
         if let Some(s) = &sentry {
             forbidden_values.push(("`sentry-token`".to_owned(), s.token.clone()));
         }

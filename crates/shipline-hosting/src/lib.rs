@@ -14,19 +14,22 @@ pub enum Provider {
     Netlify,
     /// Cloudflare Pages, by Direct Upload (what `wrangler pages deploy` does).
     CloudflarePages,
+    /// AWS Amplify Hosting, by manual deployment (an app without a Git connection).
+    Amplify,
     /// A directory on a server this job can write to: releases side by side, `current` a
     /// symlink switched atomically.
     Fs,
 }
 
 impl Provider {
-    pub const NAMES: [&'static str; 4] = ["vercel", "netlify", "cloudflare-pages", "fs"];
+    pub const NAMES: [&'static str; 5] = ["vercel", "netlify", "cloudflare-pages", "amplify", "fs"];
 
     pub fn parse(value: &str) -> Result<Provider, InputError> {
         Ok(match parse_choice("provider", value, &Self::NAMES)? {
             "vercel" => Provider::Vercel,
             "netlify" => Provider::Netlify,
             "cloudflare-pages" => Provider::CloudflarePages,
+            "amplify" => Provider::Amplify,
             _ => Provider::Fs,
         })
     }
@@ -36,6 +39,7 @@ impl Provider {
             Provider::Vercel => "vercel",
             Provider::Netlify => "netlify",
             Provider::CloudflarePages => "cloudflare-pages",
+            Provider::Amplify => "amplify",
             Provider::Fs => "fs",
         }
     }
@@ -64,6 +68,7 @@ impl Provider {
                 Some(EnvVars::CLOUDFLARE_PAGES_PROJECT),
                 Some(EnvVars::CLOUDFLARE_ACCOUNT_ID),
             ),
+            Provider::Amplify => (None, Some(EnvVars::AMPLIFY_APP_ID), None),
             Provider::Fs => (None, None, None),
         }
     }
@@ -85,6 +90,15 @@ pub enum Host {
         token: Secret,
         account: String,
         project: String,
+    },
+    Amplify {
+        app_id: String,
+        /// The production branch; by default the app's.
+        branch: Option<String>,
+        region: String,
+        credentials: AwsCredentials,
+        /// `s3://bucket/prefix`: where each release's zip is kept for rollback.
+        artifact_store: Option<S3Location>,
     },
     Fs {
         target_dir: PathBuf,
@@ -114,6 +128,18 @@ pub struct HostInputs {
     #[arg(long, env = "INPUT_ACCOUNT")]
     pub account: Option<String>,
 
+    /// For `amplify`: the AWS region of the app. Fallback: `AWS_REGION`, `AWS_DEFAULT_REGION`.
+    #[arg(long, env = "INPUT_REGION")]
+    pub region: Option<String>,
+
+    /// For `amplify`: the production branch. Default: the app's production branch.
+    #[arg(long, env = "INPUT_BRANCH")]
+    pub branch: Option<String>,
+
+    /// For `amplify`: `s3://bucket/prefix` where each release's zip is kept, so a rollback redeploys it without a build (required for production).
+    #[arg(long, env = "INPUT_ARTIFACT_STORE")]
+    pub artifact_store: Option<String>,
+
     /// For `fs`: the directory that holds `releases/` and the `current` symlink.
     #[arg(long, env = "INPUT_TARGET_DIR")]
     pub target_dir: Option<String>,
@@ -124,7 +150,80 @@ pub const SECRET_ENV: &[&str] = &[
     EnvVars::VERCEL_TOKEN,
     EnvVars::NETLIFY_AUTH_TOKEN,
     EnvVars::CLOUDFLARE_API_TOKEN,
+    EnvVars::AWS_SECRET_ACCESS_KEY,
+    EnvVars::AWS_SESSION_TOKEN,
 ];
+
+/// AWS credentials, from the standard env names (what `aws-actions/configure-aws-credentials`
+/// exports after an OIDC role assumption).
+#[derive(Debug, Clone)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub session_token: Option<Secret>,
+}
+
+impl AwsCredentials {
+    pub fn from_env(env: &Env) -> Result<AwsCredentials, InputError> {
+        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
+        let missing = |name: &str| {
+            InputError::new(
+                name,
+                "is required for `provider: amplify`: run `aws-actions/configure-aws-credentials` (OIDC, `role-to-assume`) before this step, or set the AWS credentials in `env:`",
+            )
+        };
+        Ok(AwsCredentials {
+            access_key_id: get(EnvVars::AWS_ACCESS_KEY_ID)
+                .ok_or_else(|| missing(EnvVars::AWS_ACCESS_KEY_ID))?,
+            secret_access_key: Secret::new(
+                get(EnvVars::AWS_SECRET_ACCESS_KEY)
+                    .ok_or_else(|| missing(EnvVars::AWS_SECRET_ACCESS_KEY))?,
+            ),
+            session_token: get(EnvVars::AWS_SESSION_TOKEN).map(Secret::new),
+        })
+    }
+}
+
+/// `s3://bucket/prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    /// Without leading or trailing slashes; may be empty.
+    pub prefix: String,
+}
+
+impl S3Location {
+    pub fn parse(input: &str, value: &str) -> Result<S3Location, InputError> {
+        let bad = || {
+            InputError::new(
+                input,
+                format!("`{value}` is not an S3 location; write `s3://<bucket>/<prefix>`"),
+            )
+        };
+        let rest = value.strip_prefix("s3://").ok_or_else(bad)?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if !bucket_ok || prefix.contains("..") {
+            return Err(bad());
+        }
+        Ok(S3Location {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
+
+    /// The object key of `name` under the prefix.
+    pub fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.prefix)
+        }
+    }
+}
 
 impl HostInputs {
     pub fn validate(self, env: &Env) -> Result<Host, InputError> {
@@ -177,6 +276,53 @@ impl HostInputs {
                     }
                 }
             }
+            Provider::Amplify => {
+                let app_env = project_env.unwrap_or_default();
+                let app_id = or_env(self.project, env, app_env)
+                    .ok_or_else(|| InputError::missing("project", Some(app_env)))?;
+                if !app_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    return Err(InputError::new(
+                        "project",
+                        format!(
+                            "`{app_id}` is not an Amplify app id (letters and digits, e.g. `d1a2b3c4d5e6f7`)"
+                        ),
+                    ));
+                }
+                let region = nonempty(self.region)
+                    .or_else(|| env.var(EnvVars::AWS_REGION).filter(|v| !v.is_empty()))
+                    .or_else(|| {
+                        env.var(EnvVars::AWS_DEFAULT_REGION)
+                            .filter(|v| !v.is_empty())
+                    })
+                    .ok_or_else(|| InputError::missing("region", Some(EnvVars::AWS_REGION)))?;
+                if !region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    return Err(InputError::new(
+                        "region",
+                        format!("`{region}` is not an AWS region (e.g. `eu-west-1`)"),
+                    ));
+                }
+                let branch = nonempty(self.branch);
+                if let Some(b) = &branch
+                    && (b.len() > 255 || b.contains(['?', '#', ' ', '\\']))
+                {
+                    return Err(InputError::new(
+                        "branch",
+                        format!("`{b}` is not a branch name"),
+                    ));
+                }
+                Host::Amplify {
+                    app_id,
+                    branch,
+                    region,
+                    artifact_store: nonempty(self.artifact_store)
+                        .map(|v| S3Location::parse("artifact-store", &v))
+                        .transpose()?,
+                    credentials: AwsCredentials::from_env(env)?,
+                }
+            }
             Provider::Fs => {
                 let dir = required(self.target_dir, "target-dir", None)?;
                 let path = PathBuf::from(&dir);
@@ -198,6 +344,7 @@ impl Host {
             Host::Vercel { .. } => Provider::Vercel,
             Host::Netlify { .. } => Provider::Netlify,
             Host::CloudflarePages { .. } => Provider::CloudflarePages,
+            Host::Amplify { .. } => Provider::Amplify,
             Host::Fs { .. } => Provider::Fs,
         }
     }
@@ -350,6 +497,59 @@ mod tests {
     }
 
     #[test]
+    fn amplify_takes_aws_credentials_from_the_environment() {
+        let input = || HostInputs {
+            provider: Some("amplify".into()),
+            project: Some("d1a2b3c4".into()),
+            ..Default::default()
+        };
+        let err = input()
+            .validate(&env(&[("AWS_REGION", "eu-west-1")]))
+            .unwrap_err();
+        assert_eq!(err.input, "AWS_ACCESS_KEY_ID");
+        assert!(err.message.contains("configure-aws-credentials"), "{err}");
+        let err = input()
+            .validate(&env(&[
+                ("AWS_ACCESS_KEY_ID", "AKIA"),
+                ("AWS_SECRET_ACCESS_KEY", "s"),
+            ]))
+            .unwrap_err();
+        assert_eq!(err.input, "region");
+        let Host::Amplify {
+            region,
+            credentials,
+            artifact_store,
+            ..
+        } = HostInputs {
+            artifact_store: Some("s3://releases-bucket/webapp/".into()),
+            ..input()
+        }
+        .validate(&env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("AWS_SESSION_TOKEN", "tok"),
+            ("AWS_DEFAULT_REGION", "us-east-2"),
+        ]))
+        .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(region, "us-east-2");
+        assert_eq!(credentials.session_token.unwrap().expose(), "tok");
+        let store = artifact_store.unwrap();
+        assert_eq!(
+            (store.bucket.as_str(), store.key("x.zip").as_str()),
+            ("releases-bucket", "webapp/x.zip")
+        );
+        assert_eq!(
+            S3Location::parse("artifact-store", "https://b/x")
+                .unwrap_err()
+                .input,
+            "artifact-store"
+        );
+    }
+
+    #[test]
     fn record_stores() {
         assert_eq!(RecordStore::parse(None, true), Ok(RecordStore::GitHub));
         assert_eq!(
@@ -373,7 +573,7 @@ mod tests {
         let err = Provider::parse("heroku").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid input `provider`: `heroku` is not one of `vercel`, `netlify`, `cloudflare-pages`, `fs`"
+            "invalid input `provider`: `heroku` is not one of `vercel`, `netlify`, `cloudflare-pages`, `amplify`, `fs`"
         );
     }
 }

@@ -78,6 +78,19 @@ impl Request {
         self
     }
 
+    /// A header whose name is known only at run time (a signer's); `sensitive` keeps its
+    /// value out of any debug output.
+    pub fn header_named(mut self, name: &str, value: &str, sensitive: bool) -> Self {
+        if let (Ok(name), Ok(mut value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            value.set_sensitive(sensitive);
+            self.headers.insert(name, value);
+        }
+        self
+    }
+
     pub fn json(mut self, body: &impl Serialize) -> Self {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
         self.headers

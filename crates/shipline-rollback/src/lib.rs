@@ -112,6 +112,9 @@ impl Tool for Rollback {
     const SECRET_ENV: &'static [&'static str] = &[
         EnvVars::VERCEL_TOKEN,
         EnvVars::NETLIFY_AUTH_TOKEN,
+        EnvVars::CLOUDFLARE_API_TOKEN,
+        EnvVars::AWS_SECRET_ACCESS_KEY,
+        EnvVars::AWS_SESSION_TOKEN,
         EnvVars::GITHUB_TOKEN,
         EnvVars::DATABASE_URL,
     ];

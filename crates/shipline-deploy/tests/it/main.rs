@@ -1,6 +1,7 @@
 //! `shipline-deploy` as a process in a simulated Actions step.
 #![allow(clippy::unwrap_used)] // tests: a failed setup should stop the test loudly
 
+mod amplify;
 mod cloudflare;
 mod flow;
 mod fs;

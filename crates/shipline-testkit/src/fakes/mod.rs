@@ -16,6 +16,7 @@ use axum::routing::MethodRouter;
 
 use crate::fake::Fake;
 
+pub mod amplify;
 pub mod cloudflare;
 pub mod discord;
 pub mod github;

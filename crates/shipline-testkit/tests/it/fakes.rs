@@ -950,7 +950,7 @@ fn dts_fields(relative: &str, name: &str) -> Vec<(String, bool)> {
     let start = text
         .find(&format!("export interface {name} {{"))
         .unwrap_or_else(|| panic!("no interface {name} in {}", path.display()));
-    let field = regex::Regex::new(r"^    ([a-z_]+)(\??):").unwrap();
+    let field = regex::Regex::new(r"^    ([A-Za-z_]+)(\??):").unwrap();
     text[start..]
         .lines()
         .skip(1)
@@ -1120,4 +1120,64 @@ fn cloudflare_routes_exist_in_the_sdk_and_answers_have_its_fields() {
     };
     assert_eq!(rollback(pid).status, 400);
     assert_eq!(rollback(id).status, 200);
+}
+
+// ---------------------------------------------------------------- Amplify
+
+/// `(method, normalized path)` of every operation `@aws-sdk/client-amplify` serializes.
+fn amplify_sdk_routes() -> Vec<(String, String)> {
+    let path = openapi::tools_dir().join("@aws-sdk/client-amplify/dist-cjs/index.js");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `npm install --prefix tools`", path.display()));
+    let op = regex::Regex::new(r#"\[_h\]: \["([A-Z]+)", "([^"]+)", [0-9]+\]"#).unwrap();
+    op.captures_iter(&text)
+        .map(|c| (c[1].to_ascii_lowercase(), openapi::normalize(&c[2])))
+        .collect()
+}
+
+#[test]
+fn amplify_routes_exist_in_the_sdk_and_answers_have_its_fields() {
+    let routes = amplify_sdk_routes();
+    assert!(routes.len() > 30, "read the SDK's operations: {routes:?}");
+    let am = fakes::amplify::start("AKIDCONFORMANCE00001", "secret", None);
+    for route in am.routes() {
+        let wanted = (route.method.to_owned(), openapi::normalize(route.path));
+        assert!(
+            routes.contains(&wanted),
+            "{} {} is not an operation of @aws-sdk/client-amplify",
+            route.method,
+            route.path
+        );
+    }
+    // The answers, from a seeded release (the calls themselves are exercised, signed, by
+    // the deploy and rollback tests).
+    let id = am
+        .state()
+        .seed_release("bucket", "p", &[("index.html", b"<p>hi</p>")]);
+    let dts = "@aws-sdk/client-amplify/dist-types/models/models_0.d.ts";
+    let state = am.state();
+    let app = state.app_json("127.0.0.1:1");
+    assert_fields("app", &app, &dts_fields(dts, "App"));
+    assert_fields(
+        "production branch",
+        &app["productionBranch"],
+        &dts_fields(dts, "ProductionBranch"),
+    );
+    let (branch, jobs) = &state.branches["shipline-verify"];
+    assert_fields("branch", branch, &dts_fields(dts, "Branch"));
+    let job = id.rsplit('-').next().unwrap();
+    assert_fields(
+        "job summary",
+        &jobs[job].summary,
+        &dts_fields(dts, "JobSummary"),
+    );
+    let (_, main_jobs) = &state.branches["main"];
+    let from_store = main_jobs.values().next().unwrap();
+    assert_fields(
+        "job summary",
+        &from_store.summary,
+        &dts_fields(dts, "JobSummary"),
+    );
+    assert_eq!(from_store.summary["sourceUrlType"], "ZIP");
+    assert!(state.served("main").unwrap().contains_key("index.html"));
 }

@@ -33,6 +33,9 @@ const MAX_BUCKET_SIZE: u64 = 40 * 1024 * 1024;
 const MAX_BUCKET_FILE_COUNT: usize = 2000;
 const BULK_UPLOAD_CONCURRENCY: usize = 3;
 
+/// Pages of production deployments searched for the one made from a staged deployment.
+const TWIN_PAGES: u32 = 20;
+
 /// Files wrangler never uploads as assets (`pages/validate.ts`); `_redirects` and
 /// `_headers` go with the deployment itself.
 const NOT_ASSETS: [&str; 4] = ["_worker.js", "_redirects", "_headers", "_routes.json"];
@@ -427,21 +430,33 @@ impl CloudflarePages {
             .map(crate::provider::https_url)
     }
 
-    /// The production deployment that was made from staged deployment `id`.
+    /// The production deployment that was made from staged deployment `id`, newest first,
+    /// page by page (at most [`TWIN_PAGES`] pages of 25: older releases are past any
+    /// rollback anyone means).
     async fn production_twin(&self, id: &str) -> Result<Option<String>, DeployError> {
-        let mut url = self.project_url("/deployments")?.into_inner();
-        url.query_pairs_mut().append_pair("env", "production");
-        let list = self
-            .call(Request::get(SafeUrl::from(url)).bearer(&self.token))
-            .await?;
         let marker = verified_marker(id);
-        Ok(list.as_array().into_iter().flatten().find_map(|d| {
-            let message = d["deployment_trigger"]["metadata"]["commit_message"]
-                .as_str()
-                .unwrap_or_default();
-            (message.contains(&marker) && d["latest_stage"]["status"] == "success")
-                .then(|| d["id"].as_str().unwrap_or_default().to_owned())
-        }))
+        for page in 1..=TWIN_PAGES {
+            let mut url = self.project_url("/deployments")?.into_inner();
+            url.query_pairs_mut()
+                .append_pair("env", "production")
+                .append_pair("page", &page.to_string())
+                .append_pair("per_page", "25");
+            let list = self
+                .call(Request::get(SafeUrl::from(url)).bearer(&self.token))
+                .await?;
+            let list = list.as_array().cloned().unwrap_or_default();
+            let found = list.iter().find_map(|d| {
+                let message = d["deployment_trigger"]["metadata"]["commit_message"]
+                    .as_str()
+                    .unwrap_or_default();
+                (message.contains(&marker) && d["latest_stage"]["status"] == "success")
+                    .then(|| d["id"].as_str().unwrap_or_default().to_owned())
+            });
+            if found.is_some() || list.len() < 25 {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 
     /// The manifest and side files of `site`, hashing every asset once.

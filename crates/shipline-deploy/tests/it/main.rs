@@ -122,7 +122,7 @@ fn bad_values_exit_2_naming_the_input_and_change_nothing() {
         (
             "provider",
             "heroku",
-            "`heroku` is not one of `vercel`, `netlify`, `cloudflare-pages`, `fs`",
+            "`heroku` is not one of `vercel`, `netlify`, `cloudflare-pages`, `amplify`, `fs`",
         ),
         (
             "directory",

@@ -31,6 +31,20 @@ fn previous_rolls_production_back_to_the_twin_of_the_last_good_record() {
         staged.push(id);
         production.push(twin);
     }
+    // Thirty other production deployments since (dashboard pushes): the twin of v1 is on
+    // the second page of the listing.
+    for n in 0..30 {
+        let files = site(&format!("other {n}"));
+        cf.state()
+            .seed(&host, "main", "a push from the dashboard", &as_refs(&files));
+    }
+    let v2_twin = cf.state().seed(
+        &host,
+        "main",
+        &format!("shipline [shipline: verified as {}]", staged[1]),
+        &as_refs(&site("v2")),
+    );
+    production[1] = v2_twin;
     assert_eq!(cf.state().canonical.as_ref(), Some(&production[1]));
     let url = |id: &str| format!("http://{host}/_sites/{id}/");
     let g1 = record(
@@ -67,6 +81,12 @@ fn previous_rolls_production_back_to_the_twin_of_the_last_good_record() {
         production[0]
     );
     assert_eq!(cf.requests_to("POST", &path).len(), 1);
+    assert!(
+        cf.requests()
+            .iter()
+            .any(|r| r.query_param("page").as_deref() == Some("2")),
+        "the twin was found on the listing's second page"
+    );
     assert_eq!(
         cf.requests_to("GET", "/_production/").len(),
         1,

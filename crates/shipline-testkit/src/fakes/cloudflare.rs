@@ -562,7 +562,7 @@ async fn list_deployments(
     if let Err(e) = check(&state, &headers, &account, &project) {
         return e;
     }
-    let list: Vec<Value> = state
+    let all: Vec<Value> = state
         .deployments
         .iter()
         .rev()
@@ -573,11 +573,26 @@ async fn list_deployments(
                 .is_none_or(|env| d["environment"] == env.as_str())
         })
         .collect();
-    let count = list.len();
+    let page: usize = query
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let per_page: usize = query
+        .get("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(25)
+        .clamp(1, 25);
+    let list: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .cloned()
+        .collect();
     super::json(
         StatusCode::OK,
         json!({ "success": true, "errors": [], "messages": [], "result": list,
-                "result_info": { "page": 1, "per_page": 25, "count": count, "total_count": count } }),
+                "result_info": { "page": page, "per_page": per_page, "count": list.len(), "total_count": all.len() } }),
     )
 }
 

@@ -103,6 +103,16 @@ env_vars! {
         AWS_REGION,
         /// The AWS region, when neither `region` nor `AWS_REGION` is set.
         AWS_DEFAULT_REGION,
+        /// With `AWS_WEB_IDENTITY_TOKEN_FILE`: the role to assume (the AWS SDKs' web identity names).
+        AWS_ROLE_ARN,
+        /// A file holding an OIDC token for `AWS_ROLE_ARN`.
+        AWS_WEB_IDENTITY_TOKEN_FILE,
+        /// The session name of an assumed role. Default: `shipline`.
+        AWS_ROLE_SESSION_NAME,
+        /// Set by the runner with `permissions: id-token: write`: where `role-to-assume` gets its OIDC token.
+        ACTIONS_ID_TOKEN_REQUEST_URL,
+        /// The bearer token for `ACTIONS_ID_TOKEN_REQUEST_URL`.
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN,
         /// The Supabase personal access token, when `access-token` is not given.
         SUPABASE_ACCESS_TOKEN,
         /// The Supabase project ref, when `project-ref` is not given.
@@ -133,6 +143,8 @@ env_vars! {
         AWS_ENDPOINT_URL_AMPLIFY,
         /// The S3 API of `artifact-store` (tests, S3-compatible stores); path-style when set.
         AWS_ENDPOINT_URL_S3,
+        /// The STS API that web identity roles are assumed with (tests, VPC endpoints).
+        AWS_ENDPOINT_URL_STS,
         /// The Supabase Management API (tests, proxies).
         SUPABASE_API_URL,
         /// Self-hosted Sentry.

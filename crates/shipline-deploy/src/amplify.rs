@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use shipline_core::{InputError, SafeUrl};
-use shipline_hosting::{AwsCredentials, S3Location};
+use shipline_hosting::{AwsAuth, AwsCredentials, S3Location};
 use shipline_http::{HttpClient, HttpError, Method, Request};
 
 use crate::aws::{self, sign_request};
@@ -31,7 +31,11 @@ pub struct Amplify {
     /// The production branch, when given; else the app's.
     pub branch: Option<String>,
     pub region: String,
-    pub credentials: AwsCredentials,
+    pub auth: AwsAuth,
+    /// STS, for a role assumed with OIDC.
+    pub sts: SafeUrl,
+    /// The credentials `auth` gave, got once per run.
+    pub credentials: tokio::sync::OnceCell<AwsCredentials>,
     pub store: Option<S3Location>,
     /// `AWS_ENDPOINT_URL_S3`, read at start.
     pub s3_endpoint: Option<String>,
@@ -107,8 +111,18 @@ impl Amplify {
         }
     }
 
+    async fn credentials(&self) -> Result<&AwsCredentials, DeployError> {
+        self.credentials
+            .get_or_try_init(|| aws::resolve(&self.http, &self.auth, &self.sts))
+            .await
+    }
+
+    async fn sign(&self, request: Request, service: &str) -> Result<Request, DeployError> {
+        sign_request(request, service, &self.region, self.credentials().await?)
+    }
+
     async fn send(&self, request: Request) -> Result<Value, DeployError> {
-        let signed = sign_request(request, "amplify", &self.region, &self.credentials)?;
+        let signed = self.sign(request, "amplify").await?;
         let response = self
             .http
             .send_ok(signed)
@@ -119,12 +133,7 @@ impl Amplify {
 
     /// A GET whose 404 is an answer (a branch or job that does not exist).
     async fn get_optional(&self, path: &str) -> Result<Option<Value>, DeployError> {
-        let signed = sign_request(
-            Request::get(self.url(path)?),
-            "amplify",
-            &self.region,
-            &self.credentials,
-        )?;
+        let signed = self.sign(Request::get(self.url(path)?), "amplify").await?;
         let response = self.http.send(signed).await?;
         if response.status.as_u16() == 404 {
             return Ok(None);
@@ -247,7 +256,7 @@ impl Amplify {
 
     async fn object_exists(&self, store: &S3Location, id: &str) -> Result<bool, DeployError> {
         let request = Request::new(Method::HEAD, self.object_url(store, id)?);
-        let signed = sign_request(request, "s3", &self.region, &self.credentials)?;
+        let signed = self.sign(request, "s3").await?;
         let response = self.http.send(signed).await?;
         match response.status.as_u16() {
             404 => Ok(false),
@@ -330,7 +339,7 @@ impl Provider for Amplify {
             let put = Request::new(Method::PUT, self.object_url(store, &id)?)
                 .bytes(zip.clone(), "application/zip");
             self.http
-                .send_ok(sign_request(put, "s3", &self.region, &self.credentials)?)
+                .send_ok(self.sign(put, "s3").await?)
                 .await
                 .map_err(|e| self.explain(e))?;
         }

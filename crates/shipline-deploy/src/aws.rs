@@ -9,9 +9,10 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
-use shipline_core::{EnvVars, SafeUrl};
-use shipline_hosting::AwsCredentials;
-use shipline_http::Request;
+use bytes::Bytes;
+use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
+use shipline_hosting::{AwsAuth, AwsCredentials, WebToken};
+use shipline_http::{HttpClient, Request};
 
 use crate::provider::DeployError;
 
@@ -125,5 +126,108 @@ fn endpoint(
     match get(name).filter(|v| !v.trim().is_empty()) {
         Some(v) => SafeUrl::parse(v.trim()).map_err(|e| format!("`{name}` is not a URL: {e}")),
         None => SafeUrl::parse(default).map_err(|e| e.to_string()),
+    }
+}
+
+/// The STS endpoint: `AWS_ENDPOINT_URL_STS`, else the region's.
+pub fn sts_endpoint(get: impl Fn(&str) -> Option<String>, region: &str) -> Result<SafeUrl, String> {
+    endpoint(
+        get,
+        EnvVars::AWS_ENDPOINT_URL_STS,
+        &format!("https://sts.{region}.amazonaws.com"),
+    )
+}
+
+/// Credentials for `auth`: the keys as given, or a role assumed with an OIDC token
+/// (`AssumeRoleWithWebIdentity`, which is not itself signed).
+pub async fn resolve(
+    http: &HttpClient,
+    auth: &AwsAuth,
+    sts: &SafeUrl,
+) -> Result<AwsCredentials, DeployError> {
+    let (role_arn, token, session_name) = match auth {
+        AwsAuth::Keys(keys) => return Ok(keys.clone()),
+        AwsAuth::WebIdentity {
+            role_arn,
+            token,
+            session_name,
+        } => (role_arn, token, session_name),
+    };
+    let jwt = match token {
+        WebToken::File(path) => Secret::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| {
+                    DeployError::Input(InputError::new(
+                        EnvVars::AWS_WEB_IDENTITY_TOKEN_FILE,
+                        format!("cannot read `{}`: {e}", path.display()),
+                    ))
+                })?
+                .trim()
+                .to_owned(),
+        ),
+        WebToken::GitHub {
+            request_url,
+            request_token,
+        } => {
+            let mut url = SafeUrl::parse(request_url)
+                .map_err(|e| DeployError::Failed(format!("`ACTIONS_ID_TOKEN_REQUEST_URL`: {e}")))?
+                .into_inner();
+            url.query_pairs_mut()
+                .append_pair("audience", "sts.amazonaws.com");
+            let answer: serde_json::Value = http
+                .send_ok(Request::get(SafeUrl::from(url)).bearer(request_token))
+                .await
+                .map_err(|e| DeployError::Failed(format!("the runner gave no OIDC token: {e}")))?
+                .json()?;
+            Secret::new(answer["value"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    let form: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("Action", "AssumeRoleWithWebIdentity")
+        .append_pair("Version", "2011-06-15")
+        .append_pair("RoleArn", role_arn)
+        .append_pair("RoleSessionName", session_name)
+        .append_pair("DurationSeconds", "3600")
+        .append_pair("WebIdentityToken", jwt.expose())
+        .finish();
+    // Assuming a role twice gives two sessions of it: harmless.
+    let response = http
+        .send_ok(
+            Request::post(sts.clone())
+                .bytes(Bytes::from(form), "application/x-www-form-urlencoded")
+                .idempotent(),
+        )
+        .await
+        .map_err(|e| match e.status() {
+            Some(400 | 403) => DeployError::Input(InputError::new(
+                match token {
+                    WebToken::File(_) => EnvVars::AWS_ROLE_ARN,
+                    WebToken::GitHub { .. } => "role-to-assume",
+                },
+                format!(
+                    "AWS would not let this job assume `{role_arn}` ({e}): the role's trust policy must allow `token.actions.githubusercontent.com` for this repository"
+                ),
+            )),
+            _ => DeployError::Http(e),
+        })?;
+    let xml = response.text();
+    let tag = |name: &str| -> Option<String> {
+        let start = xml.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = start + xml[start..].find(&format!("</{name}>"))?;
+        Some(xml[start..end].trim().to_owned())
+    };
+    match (
+        tag("AccessKeyId"),
+        tag("SecretAccessKey"),
+        tag("SessionToken"),
+    ) {
+        (Some(access_key_id), Some(secret), Some(token)) => Ok(AwsCredentials {
+            access_key_id,
+            secret_access_key: Secret::new(secret),
+            session_token: Some(Secret::new(token)),
+        }),
+        _ => Err(DeployError::Failed(
+            "STS's AssumeRoleWithWebIdentity answer has no credentials".into(),
+        )),
     }
 }

@@ -23,7 +23,8 @@ pub enum AnyProvider {
     Vercel(Vercel),
     Netlify(Netlify),
     CloudflarePages(CloudflarePages),
-    Amplify(Amplify),
+    /// Boxed: its credentials cell makes it the largest by far.
+    Amplify(Box<Amplify>),
     Fs(FsHost),
 }
 
@@ -81,7 +82,7 @@ impl AnyProvider {
                 region,
                 credentials,
                 artifact_store,
-            } => AnyProvider::Amplify(Amplify {
+            } => AnyProvider::Amplify(Box::new(Amplify {
                 http: http.clone(),
                 api: crate::aws::amplify_endpoint(|k| ctx.env.var(k), region).map_err(|e| {
                     InputError::new(shipline_core::EnvVars::AWS_ENDPOINT_URL_AMPLIFY, e)
@@ -89,10 +90,14 @@ impl AnyProvider {
                 app_id: app_id.clone(),
                 branch: branch.clone(),
                 region: region.clone(),
-                credentials: credentials.clone(),
+                auth: credentials.clone(),
+                sts: crate::aws::sts_endpoint(|k| ctx.env.var(k), region).map_err(|e| {
+                    InputError::new(shipline_core::EnvVars::AWS_ENDPOINT_URL_STS, e)
+                })?,
+                credentials: tokio::sync::OnceCell::new(),
                 store: artifact_store.clone(),
                 s3_endpoint: ctx.env.var(shipline_core::EnvVars::AWS_ENDPOINT_URL_S3),
-            }),
+            })),
             Host::Fs { target_dir } => AnyProvider::Fs(FsHost {
                 target_dir: target_dir.clone(),
                 keep: fs.keep.max(1),

@@ -227,6 +227,7 @@ impl Tool for Deploy {
         EnvVars::CLOUDFLARE_API_TOKEN,
         EnvVars::AWS_SECRET_ACCESS_KEY,
         EnvVars::AWS_SESSION_TOKEN,
+        EnvVars::ACTIONS_ID_TOKEN_REQUEST_TOKEN,
         EnvVars::GITHUB_TOKEN,
         EnvVars::SENTRY_AUTH_TOKEN,
     ];
@@ -362,10 +363,14 @@ impl Tool for Deploy {
         } else {
             None
         };
-        if let Host::Amplify { credentials, .. } = &host {
+        if let Host::Amplify {
+            credentials: shipline_hosting::AwsAuth::Keys(keys),
+            ..
+        } = &host
+        {
             forbidden_values.push((
                 "`AWS_SECRET_ACCESS_KEY`".to_owned(),
-                credentials.secret_access_key.clone(),
+                keys.secret_access_key.clone(),
             ));
         }
         if let Some(s) = &sentry {

@@ -96,7 +96,7 @@ pub enum Host {
         /// The production branch; by default the app's.
         branch: Option<String>,
         region: String,
-        credentials: AwsCredentials,
+        credentials: AwsAuth,
         /// `s3://bucket/prefix`: where each release's zip is kept for rollback.
         artifact_store: Option<S3Location>,
     },
@@ -135,6 +135,10 @@ pub struct HostInputs {
     /// For `amplify`: the production branch. Default: the app's production branch.
     #[arg(long, env = "INPUT_BRANCH")]
     pub branch: Option<String>,
+
+    /// For `amplify`: an IAM role ARN to assume with the job's GitHub OIDC token (needs `permissions: id-token: write`), instead of AWS credentials in the environment.
+    #[arg(long, env = "INPUT_ROLE_TO_ASSUME")]
+    pub role_to_assume: Option<String>,
 
     /// For `amplify`: `s3://bucket/prefix` where each release's zip is kept, so a rollback redeploys it without a build (required for production).
     #[arg(long, env = "INPUT_ARTIFACT_STORE")]
@@ -181,6 +185,89 @@ impl AwsCredentials {
             ),
             session_token: get(EnvVars::AWS_SESSION_TOKEN).map(Secret::new),
         })
+    }
+}
+
+/// How `amplify` gets AWS credentials, in the AWS SDKs' order of precedence, with
+/// `role-to-assume` first when given.
+#[derive(Debug, Clone)]
+pub enum AwsAuth {
+    /// `AWS_ACCESS_KEY_ID` and friends (what `configure-aws-credentials` exports).
+    Keys(AwsCredentials),
+    /// `AssumeRoleWithWebIdentity` with an OIDC token.
+    WebIdentity {
+        role_arn: String,
+        token: WebToken,
+        session_name: String,
+    },
+}
+
+/// Where the OIDC token comes from.
+#[derive(Debug, Clone)]
+pub enum WebToken {
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE`.
+    File(PathBuf),
+    /// The runner's token service (`ACTIONS_ID_TOKEN_REQUEST_URL`), audience `sts.amazonaws.com`.
+    GitHub {
+        request_url: String,
+        request_token: Secret,
+    },
+}
+
+impl AwsAuth {
+    pub fn from_env(env: &Env, role_to_assume: Option<String>) -> Result<AwsAuth, InputError> {
+        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
+        let session_name = get(EnvVars::AWS_ROLE_SESSION_NAME).unwrap_or_else(|| "shipline".into());
+        if let Some(role_arn) = role_to_assume {
+            check_role_arn("role-to-assume", &role_arn)?;
+            let (Some(request_url), Some(request_token)) = (
+                get(EnvVars::ACTIONS_ID_TOKEN_REQUEST_URL),
+                get(EnvVars::ACTIONS_ID_TOKEN_REQUEST_TOKEN),
+            ) else {
+                return Err(InputError::new(
+                    "role-to-assume",
+                    "needs the job's OIDC token: give the job `permissions: id-token: write` (`ACTIONS_ID_TOKEN_REQUEST_URL` is not set)",
+                ));
+            };
+            return Ok(AwsAuth::WebIdentity {
+                role_arn,
+                token: WebToken::GitHub {
+                    request_url,
+                    request_token: Secret::new(request_token),
+                },
+                session_name,
+            });
+        }
+        if get(EnvVars::AWS_ACCESS_KEY_ID).is_some() {
+            return AwsCredentials::from_env(env).map(AwsAuth::Keys);
+        }
+        if let (Some(role_arn), Some(file)) = (
+            get(EnvVars::AWS_ROLE_ARN),
+            get(EnvVars::AWS_WEB_IDENTITY_TOKEN_FILE),
+        ) {
+            check_role_arn(EnvVars::AWS_ROLE_ARN, &role_arn)?;
+            return Ok(AwsAuth::WebIdentity {
+                role_arn,
+                token: WebToken::File(PathBuf::from(file)),
+                session_name,
+            });
+        }
+        AwsCredentials::from_env(env).map(AwsAuth::Keys)
+    }
+}
+
+fn check_role_arn(input: &str, arn: &str) -> Result<(), InputError> {
+    let ok = arn.starts_with("arn:aws")
+        && arn.contains(":iam::")
+        && arn.contains(":role/")
+        && !arn.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError::new(
+            input,
+            format!("`{arn}` is not an IAM role ARN (`arn:aws:iam::<account>:role/<name>`)"),
+        ))
     }
 }
 
@@ -320,7 +407,7 @@ impl HostInputs {
                     artifact_store: nonempty(self.artifact_store)
                         .map(|v| S3Location::parse("artifact-store", &v))
                         .transpose()?,
-                    credentials: AwsCredentials::from_env(env)?,
+                    credentials: AwsAuth::from_env(env, nonempty(self.role_to_assume))?,
                 }
             }
             Provider::Fs => {
@@ -508,6 +595,28 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.input, "AWS_ACCESS_KEY_ID");
         assert!(err.message.contains("configure-aws-credentials"), "{err}");
+        let oidc = HostInputs {
+            role_to_assume: Some("arn:aws:iam::123456789012:role/deploy".into()),
+            ..input()
+        }
+        .validate(&env(&[("AWS_REGION", "eu-west-1")]))
+        .unwrap_err();
+        assert_eq!(oidc.input, "role-to-assume");
+        assert!(oidc.message.contains("id-token: write"), "{oidc}");
+        let web = input()
+            .validate(&env(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/deploy"),
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
+            ]))
+            .unwrap();
+        assert!(matches!(
+            web,
+            Host::Amplify {
+                credentials: AwsAuth::WebIdentity { .. },
+                ..
+            }
+        ));
         let err = input()
             .validate(&env(&[
                 ("AWS_ACCESS_KEY_ID", "AKIA"),
@@ -535,6 +644,9 @@ mod tests {
             panic!()
         };
         assert_eq!(region, "us-east-2");
+        let AwsAuth::Keys(credentials) = credentials else {
+            panic!()
+        };
         assert_eq!(credentials.session_token.unwrap().expose(), "tok");
         let store = artifact_store.unwrap();
         assert_eq!(

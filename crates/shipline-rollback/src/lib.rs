@@ -115,6 +115,7 @@ impl Tool for Rollback {
         EnvVars::CLOUDFLARE_API_TOKEN,
         EnvVars::AWS_SECRET_ACCESS_KEY,
         EnvVars::AWS_SESSION_TOKEN,
+        EnvVars::ACTIONS_ID_TOKEN_REQUEST_TOKEN,
         EnvVars::GITHUB_TOKEN,
         EnvVars::DATABASE_URL,
     ];

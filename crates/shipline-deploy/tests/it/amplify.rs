@@ -170,3 +170,87 @@ fn wrong_credentials_name_the_aws_variables() {
     assert_eq!(am.state().refused.len(), 1, "refused at the first call");
     assert!(!result.shown().contains("not-the-secret-key"));
 }
+
+/// With `role-to-assume` and `id-token: write`: the runner's OIDC token, then STS, then
+/// every call signed with the temporary credentials; no AWS secret in the environment.
+#[test]
+fn role_to_assume_takes_the_jobs_oidc_token_to_sts() {
+    let (am, gh) = start();
+    let base = am.base_url();
+    let step = step(ActionsStep::push(), &am, &gh)
+        .without("AWS_ACCESS_KEY_ID")
+        .without("AWS_SECRET_ACCESS_KEY")
+        .without("AWS_SESSION_TOKEN")
+        .env("AWS_ENDPOINT_URL_STS", &format!("{base}/_sts/"))
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            &format!("{base}/_oidc/token?api-version=2.0"),
+        )
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "runner-oidc-request-token",
+        )
+        .input(
+            "role-to-assume",
+            "arn:aws:iam::123456789012:role/shipline-deploy",
+        );
+    let result = run(&step);
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    let state = am.state();
+    assert_eq!(
+        state.assumed,
+        [(
+            "arn:aws:iam::123456789012:role/shipline-deploy".to_owned(),
+            "shipline".to_owned()
+        )],
+        "assumed once for the whole run"
+    );
+    assert!(state.refused.is_empty(), "{:?}", state.refused);
+    let signed = &am.requests_to("GET", &format!("/apps/{APP}"))[0];
+    assert!(
+        signed
+            .header("authorization")
+            .unwrap()
+            .contains("Credential=ASIATEMPORARY0000001/")
+    );
+    assert!(!result.shown().contains("temporary/secret"));
+    assert!(!result.shown().contains("github-oidc"));
+    drop(state);
+
+    // A role the token may not assume names the input.
+    am.state().trusted_role = "arn:aws:iam::123456789012:role/other".into();
+    let result = run(&step);
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("invalid input `role-to-assume`::AWS would not let this job assume"),
+        "{}",
+        result.stdout
+    );
+}
+
+#[test]
+fn a_web_identity_token_file_is_the_sdks_own_route() {
+    let (am, gh) = start();
+    let base = am.base_url();
+    let token = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), format!("{}\n", am.state().oidc_token)).unwrap();
+    let step = step(ActionsStep::push(), &am, &gh)
+        .without("AWS_ACCESS_KEY_ID")
+        .without("AWS_SECRET_ACCESS_KEY")
+        .without("AWS_SESSION_TOKEN")
+        .env("AWS_ENDPOINT_URL_STS", &format!("{base}/_sts/"))
+        .env(
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/shipline-deploy",
+        )
+        .env(
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            token.path().to_str().unwrap(),
+        )
+        .env("AWS_ROLE_SESSION_NAME", "release-42");
+    let result = run(&step);
+    assert_eq!(result.code, Some(0), "{}", result.everything());
+    assert_eq!(am.state().assumed[0].1, "release-42");
+}

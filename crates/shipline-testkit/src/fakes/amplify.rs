@@ -44,6 +44,13 @@ pub struct AmplifyState {
     pub objects: BTreeMap<String, Bytes>,
     /// Requests whose signature did not verify, with why.
     pub refused: Vec<String>,
+    /// The runner's OIDC token service: the bearer it takes and the token it gives.
+    pub oidc_request_token: String,
+    pub oidc_token: String,
+    /// The role STS lets that token assume.
+    pub trusted_role: String,
+    /// Roles assumed, with their session names.
+    pub assumed: Vec<(String, String)>,
     next_job: u64,
 }
 
@@ -149,6 +156,10 @@ pub fn start(access_key_id: &str, secret_access_key: &str, session_token: Option
         branches: BTreeMap::new(),
         objects: BTreeMap::new(),
         refused: Vec::new(),
+        oidc_request_token: "runner-oidc-request-token".into(),
+        oidc_token: "eyJhbGciOiJSUzI1NiJ9.github-oidc.sig".into(),
+        trusted_role: "arn:aws:iam::123456789012:role/shipline-deploy".into(),
+        assumed: Vec::new(),
         next_job: 0,
     };
     state.add_branch("main");
@@ -186,6 +197,8 @@ pub fn start(access_key_id: &str, secret_access_key: &str, session_token: Option
             "/_s3/{bucket}/{*key}",
             put(s3_put).head(s3_head).get(s3_get),
         )
+        .route("/_oidc/token", get(oidc_token))
+        .route("/_sts/", post(assume_role))
         .route("/_branches/{branch}/", get(serve_branch_root))
         .route("/_branches/{branch}/{*path}", get(serve_branch))
         .with_state(state.clone());
@@ -749,6 +762,72 @@ async fn s3_get(
     }
 }
 
+/// The runner's token service (`ACTIONS_ID_TOKEN_REQUEST_URL`).
+async fn oidc_token(
+    State(s): State<Shared>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let state = lock(&s);
+    if super::bearer(&headers).as_deref() != Some(state.oidc_request_token.as_str()) {
+        return (StatusCode::UNAUTHORIZED, "bad request token").into_response();
+    }
+    if !uri
+        .query()
+        .unwrap_or_default()
+        .contains("audience=sts.amazonaws.com")
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            "the audience must be sts.amazonaws.com",
+        )
+            .into_response();
+    }
+    super::json(
+        StatusCode::OK,
+        json!({ "count": 1, "value": state.oidc_token }),
+    )
+}
+
+/// STS `AssumeRoleWithWebIdentity`: the trusted role for the runner's token gives temporary
+/// credentials, which are then the only ones the API accepts.
+async fn assume_role(State(s): State<Shared>, body: Bytes) -> Response {
+    let mut state = lock(&s);
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    if field("Action") != "AssumeRoleWithWebIdentity" || field("Version") != "2011-06-15" {
+        return (
+            StatusCode::BAD_REQUEST,
+            "<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>",
+        )
+            .into_response();
+    }
+    if field("WebIdentityToken") != state.oidc_token || field("RoleArn") != state.trusted_role {
+        return (
+            StatusCode::FORBIDDEN,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error></ErrorResponse>",
+        )
+            .into_response();
+    }
+    let n = state.assumed.len() + 1;
+    state.assumed.push((
+        field("RoleArn").to_owned(),
+        field("RoleSessionName").to_owned(),
+    ));
+    state.access_key_id = format!("ASIATEMPORARY{n:07}");
+    state.secret_access_key = format!("temporary/secret+{n}");
+    state.session_token = Some(format!("FwoGZXIvYXdzEtemporary-session-{n}"));
+    let xml = format!(
+        "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>2026-12-03T20:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>{}/{}</Arn></AssumedRoleUser></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
+        state.access_key_id,
+        state.secret_access_key,
+        state.session_token.clone().unwrap_or_default(),
+        field("RoleArn"),
+        field("RoleSessionName"),
+    );
+    (StatusCode::OK, [("content-type", "text/xml")], xml).into_response()
+}
+
 fn serve(state: &AmplifyState, branch: &str, path: &str) -> Response {
     let files = state.served(branch).unwrap_or_default();
     // The app's rewrite (`/<*>` → `/index.html`, 404-200) serves client routes.
@@ -790,6 +869,10 @@ mod tests {
             branches: BTreeMap::new(),
             objects: BTreeMap::new(),
             refused: Vec::new(),
+            oidc_request_token: String::new(),
+            oidc_token: String::new(),
+            trusted_role: String::new(),
+            assumed: Vec::new(),
             next_job: 0,
         };
         let mut headers = HeaderMap::new();

@@ -140,61 +140,36 @@ fn snippet_position(js: &str) -> Option<(usize, usize)> {
     Some((line, lines[line].encode_utf16().count()))
 }
 
-/// One mapping segment with absolute values: generated column, then source, original
-/// line, original column and name where present (1, 4 or 5 fields).
-type Segment = Vec<i64>;
-
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// Decodes `mappings` (Base64 VLQ, fields relative to the previous segment; the column
-/// relative within its line) into absolute segments per generated line.
-fn decode_mappings(mappings: &str) -> Option<Vec<Vec<Segment>>> {
-    let mut lines = Vec::new();
-    let mut state = [0i64; 5];
-    for line in mappings.split(';') {
-        state[0] = 0;
-        let mut segments = Vec::new();
-        for segment in line.split(',').filter(|s| !s.is_empty()) {
-            let mut fields = Vec::new();
-            let (mut value, mut shift) = (0i64, 0u32);
-            for byte in segment.bytes() {
-                let digit = BASE64.iter().position(|&b| b == byte)? as i64;
-                value += (digit & 31) << shift;
-                if digit & 32 != 0 {
-                    shift += 5;
-                    if shift > 60 {
-                        return None;
-                    }
-                } else {
-                    fields.push(if value & 1 == 1 {
-                        -(value >> 1)
-                    } else {
-                        value >> 1
-                    });
-                    value = 0;
-                    shift = 0;
-                }
-            }
-            if shift != 0 || !matches!(fields.len(), 1 | 4 | 5) {
+/// The fields of one segment as written: deltas (the column's relative to the previous
+/// segment of its line, the others to the previous segment of the whole map).
+fn decode_segment(segment: &str) -> Option<Vec<i64>> {
+    let mut fields = Vec::with_capacity(5);
+    let (mut value, mut shift) = (0i64, 0u32);
+    for byte in segment.bytes() {
+        let digit = BASE64.iter().position(|&b| b == byte)? as i64;
+        value += (digit & 31) << shift;
+        if digit & 32 != 0 {
+            shift += 5;
+            if shift > 60 {
                 return None;
             }
-            let absolute: Segment = fields
-                .iter()
-                .enumerate()
-                .map(|(k, delta)| {
-                    state[k] += delta;
-                    state[k]
-                })
-                .collect();
-            segments.push(absolute);
+        } else {
+            fields.push(if value & 1 == 1 {
+                -(value >> 1)
+            } else {
+                value >> 1
+            });
+            value = 0;
+            shift = 0;
         }
-        lines.push(segments);
     }
-    Some(lines)
+    (shift == 0 && matches!(fields.len(), 1 | 4 | 5)).then_some(fields)
 }
 
-fn encode_mappings(lines: &[Vec<Segment>]) -> String {
-    fn vlq(out: &mut String, value: i64) {
+fn encode_segment(out: &mut String, fields: &[i64]) {
+    for &value in fields {
         let mut v = if value < 0 {
             ((-value) << 1) | 1
         } else {
@@ -212,52 +187,70 @@ fn encode_mappings(lines: &[Vec<Segment>]) -> String {
             }
         }
     }
-    let mut out = String::new();
-    let mut state = [0i64; 5];
-    for (n, line) in lines.iter().enumerate() {
-        if n > 0 {
-            out.push(';');
-        }
-        state[0] = 0;
-        for (k, segment) in line.iter().enumerate() {
-            if k > 0 {
-                out.push(',');
-            }
-            for (f, value) in segment.iter().enumerate() {
-                vlq(&mut out, value - state[f]);
-                state[f] = *value;
-            }
-        }
-    }
-    out.trim_end_matches(';').to_owned()
 }
 
 /// The mappings after two line breaks were inserted at (line, column): what was left of
 /// the column stays, the rest moves two lines down to column 0 on, and that rest keeps a
 /// mapping at its start (the segment that covered the column), as `sentry-cli` 3.x does.
+///
+/// Only that one line is decoded: the lines after it move by inserting `;;`, and every
+/// field but the column is relative to the previous segment, which the edit keeps.
 pub fn shift_mappings(mappings: &str, line: usize, column: usize) -> Option<String> {
-    let mut lines = decode_mappings(mappings)?;
-    if lines.len() <= line {
-        lines.resize(line + 1, Vec::new());
-    }
+    let mut starts = std::iter::once(0).chain(mappings.match_indices(';').map(|(i, _)| i + 1));
+    let Some(start) = starts.nth(line) else {
+        // The insertion is past every mapped line: nothing moves.
+        return Some(mappings.to_owned());
+    };
+    let end = mappings[start..]
+        .find(';')
+        .map_or(mappings.len(), |i| start + i);
+    let text = &mappings[start..end];
     let column = column as i64;
-    let split = std::mem::take(&mut lines[line]);
-    let (keep, mut moved): (Vec<Segment>, Vec<Segment>) =
-        split.into_iter().partition(|s| s[0] < column);
-    for segment in &mut moved {
-        segment[0] -= column;
+    let mut segments = Vec::new();
+    let mut col = 0;
+    for raw in text.split(',').filter(|s| !s.is_empty()) {
+        let fields = decode_segment(raw)?;
+        col += fields[0];
+        segments.push((col, fields, raw));
     }
-    if let Some(last) = keep.last()
-        && moved.first().is_none_or(|s| s[0] > 0)
+    let split = segments
+        .iter()
+        .position(|(c, _, _)| *c >= column)
+        .unwrap_or(segments.len());
+    let (keep, moved) = segments.split_at(split);
+    let mut out = String::with_capacity(mappings.len() + 8);
+    out.push_str(&mappings[..start]);
+    out.push_str(
+        &keep
+            .iter()
+            .map(|(_, _, raw)| *raw)
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    out.push_str(";;");
+    let mut first = true;
+    if let Some((_, fields, _)) = keep.last()
+        && moved.first().is_none_or(|(c, _, _)| *c > column)
     {
-        let mut copy = last.clone();
-        copy[0] = 0;
-        moved.insert(0, copy);
+        // The same position as the segment before it: every delta but the column is 0.
+        encode_segment(&mut out, &vec![0; fields.len()]);
+        first = false;
     }
-    lines[line] = keep;
-    lines.insert(line + 1, Vec::new());
-    lines.insert(line + 2, moved);
-    Some(encode_mappings(&lines))
+    for (i, (c, fields, raw)) in moved.iter().enumerate() {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        if i == 0 {
+            let mut fields = fields.clone();
+            fields[0] = c - column;
+            encode_segment(&mut out, &fields);
+        } else {
+            out.push_str(raw);
+        }
+    }
+    out.push_str(&mappings[end..]);
+    Some(out.trim_end_matches(';').to_owned())
 }
 
 /// Adds `debugId` to a map and shifts its mappings for the snippet at (line, column). A
@@ -382,54 +375,91 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SourceMapError> {
 pub fn inject_dir(root: &Path) -> Result<Vec<Injected>, SourceMapError> {
     let mut scripts = Vec::new();
     walk(root, root, &mut scripts)?;
-    let mut done = Vec::new();
-    for js_rel in scripts {
-        let js_path = root.join(&js_rel);
-        let read = |p: &PathBuf| {
-            std::fs::read(p).map_err(|source| SourceMapError::Io {
-                path: p.display().to_string(),
-                source,
+    // Files are independent: all cores, each on a slice, results in path order.
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = scripts.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<Injected>, SourceMapError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = scripts
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    for js_rel in part {
+                        if let Some(item) = inject_one(root, js_rel)? {
+                            done.push(item);
+                        }
+                    }
+                    Ok(done)
+                })
             })
-        };
-        let Ok(js) = String::from_utf8(read(&js_path)?) else {
-            continue;
-        };
-        let Some(map_rel) = map_of(root, &js_rel, &js) else {
-            continue;
-        };
-        let map_path = root.join(&map_rel);
-        if let Some(id) = existing_debug_id(&js) {
-            // Killed between the two writes, a run left the file injected and the map not.
-            let map_bytes = read(&map_path)?;
-            if map_debug_id(&map_bytes).is_none()
-                && let Some(at) = snippet_position(&js)
-            {
-                write_atomically(&map_path, &inject_map(&map_bytes, &map_rel, id, at)?)?;
-            }
-            done.push(Injected {
-                js: js_rel,
-                map: map_rel,
-                debug_id: id.to_owned(),
-                changed: false,
-            });
-            continue;
-        }
-        let map_bytes = read(&map_path)?;
-        let id = map_debug_id(&map_bytes).unwrap_or_else(|| debug_id_of(&map_bytes));
-        let (injected_js, at) = inject_js(&js, &id);
-        let map = inject_map(&map_bytes, &map_rel, &id, at)?;
-        // The file first: killed between the two writes, the file has its ID and the map
-        // not, which the next run repairs (a map shifted twice could not be told apart).
-        write_atomically(&js_path, injected_js.as_bytes())?;
-        write_atomically(&map_path, &map)?;
-        done.push(Injected {
-            js: js_rel,
-            map: map_rel,
-            debug_id: id,
-            changed: true,
-        });
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(SourceMapError::Bad {
+                        path: root.display().to_string(),
+                        message: "an injection thread panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut done = Vec::new();
+    for part in results {
+        done.extend(part?);
     }
     Ok(done)
+}
+
+/// One JS file: injected, found injected already (repaired if its map is not), or `None`
+/// when it has no map.
+fn inject_one(root: &Path, js_rel: &str) -> Result<Option<Injected>, SourceMapError> {
+    let js_path = root.join(js_rel);
+    let read = |p: &PathBuf| {
+        std::fs::read(p).map_err(|source| SourceMapError::Io {
+            path: p.display().to_string(),
+            source,
+        })
+    };
+    let Ok(js) = String::from_utf8(read(&js_path)?) else {
+        return Ok(None);
+    };
+    let Some(map_rel) = map_of(root, js_rel, &js) else {
+        return Ok(None);
+    };
+    let map_path = root.join(&map_rel);
+    let map_bytes = read(&map_path)?;
+    if let Some(id) = existing_debug_id(&js) {
+        // Killed between the two writes, a run left the file injected and the map not.
+        if map_debug_id(&map_bytes).is_none()
+            && let Some(at) = snippet_position(&js)
+        {
+            write_atomically(&map_path, &inject_map(&map_bytes, &map_rel, id, at)?)?;
+        }
+        return Ok(Some(Injected {
+            js: js_rel.to_owned(),
+            map: map_rel,
+            debug_id: id.to_owned(),
+            changed: false,
+        }));
+    }
+    let id = map_debug_id(&map_bytes).unwrap_or_else(|| debug_id_of(&map_bytes));
+    let (injected_js, at) = inject_js(&js, &id);
+    let map = inject_map(&map_bytes, &map_rel, &id, at)?;
+    // The file first: killed between the two writes, the file has its ID and the map
+    // not, which the next run repairs (a map shifted twice could not be told apart).
+    write_atomically(&js_path, injected_js.as_bytes())?;
+    write_atomically(&map_path, &map)?;
+    Ok(Some(Injected {
+        js: js_rel.to_owned(),
+        map: map_rel,
+        debug_id: id,
+        changed: true,
+    }))
 }
 
 /// An artifact bundle: `SYSB`, format version 2, then a zip of `manifest.json` and the files
@@ -559,8 +589,15 @@ mod tests {
             "AAAA;;AAAA,KAAU"
         );
         assert!(shift_mappings("A!", 0, 0).is_none());
-        let lines = decode_mappings("AAAA,UAAU;AACA,cAAcA").unwrap();
-        assert_eq!(encode_mappings(&lines), "AAAA,UAAU;AACA,cAAcA");
+        // A later line: the ones before it stay as written, the ones after move down.
+        assert_eq!(
+            shift_mappings("AAAA;AACA,UAAU;AACA", 1, 5).unwrap(),
+            "AAAA;AACA;;AAAA,KAAU;AACA"
+        );
+        assert_eq!(shift_mappings("AAAA", 3, 0).unwrap(), "AAAA");
+        let mut out = String::new();
+        encode_segment(&mut out, &[-17, 0, 1000, 3]);
+        assert_eq!(decode_segment(&out).unwrap(), [-17, 0, 1000, 3]);
     }
 
     #[test]

@@ -334,6 +334,15 @@ pub fn run_demo() -> anyhow::Result<()> {
     run_section("demo", "## Pipeline (issue #9)", crate::bench_demo::run)
 }
 
+/// `bench sourcemaps`: debug ID injection against sentry-cli.
+pub fn run_sourcemaps() -> anyhow::Result<()> {
+    run_section(
+        "sourcemaps",
+        "## Source maps (issue #10)",
+        crate::bench_sourcemaps::run,
+    )
+}
+
 /// `bench probe`: 50 slow URLs at once, and one check against a bare GET.
 pub fn run_probe() -> anyhow::Result<()> {
     run_section("probe", "## Probe (issue #8)", crate::bench_probe::run)

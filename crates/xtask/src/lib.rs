@@ -9,6 +9,7 @@ pub mod bench_migrate;
 pub mod bench_notify;
 pub mod bench_probe;
 pub mod bench_rollback;
+pub mod bench_sourcemaps;
 pub mod demo;
 
 use std::path::{Path, PathBuf};

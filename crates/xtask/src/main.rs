@@ -14,10 +14,11 @@ fn main() -> ExitCode {
         Some("bench") if args.iter().any(|a| a == "drill") => xtask::bench::run_drill(),
         Some("bench") if args.iter().any(|a| a == "probe") => xtask::bench::run_probe(),
         Some("bench") if args.iter().any(|a| a == "demo") => xtask::bench::run_demo(),
+        Some("bench") if args.iter().any(|a| a == "sourcemaps") => xtask::bench::run_sourcemaps(),
         Some("bench") => xtask::bench::run(args.iter().any(|a| a == "--peers")),
         _ => {
             eprintln!(
-                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback | bench notify | bench drill | bench probe | bench demo"
+                "usage: cargo run -p xtask -- actions [--check] | test | demo | bench [--peers] | bench deploy | bench rollback | bench notify | bench drill | bench probe | bench demo | bench sourcemaps"
             );
             return ExitCode::from(2);
         }

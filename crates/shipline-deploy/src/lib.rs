@@ -32,7 +32,7 @@ use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
 use shipline_hosting::{Host, HostInputs, RecordStore};
 use shipline_http::Service;
 
-/// Deploy a built web app (a Vite `dist/`) to Vercel, Netlify or a self-hosted directory.
+/// Deploy a built web app (a Vite `dist/`) to Vercel, Netlify, Cloudflare Pages, AWS Amplify or a self-hosted directory.
 ///
 /// Production deploys are staged and verified at their own URL before any traffic moves.
 #[derive(Debug, Parser)]

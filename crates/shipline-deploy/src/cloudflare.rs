@@ -465,6 +465,20 @@ impl CloudflarePages {
         request: &StageRequest<'a>,
     ) -> Result<(Prepared, Vec<(String, &'a SiteFile)>), DeployError> {
         let site: &'a Site = request.site;
+        // Advanced-mode Functions would be dropped silently: say so instead.
+        if let Some(worker) = site
+            .files
+            .iter()
+            .find(|f| f.path == "_worker.js" || f.path.starts_with("_worker.js/"))
+        {
+            return Err(DeployError::Input(InputError::new(
+                "directory",
+                format!(
+                    "`{}` is a Pages Function (advanced mode); shipline deploys static sites to Cloudflare Pages and would leave it out: deploy Functions with wrangler",
+                    worker.path
+                ),
+            )));
+        }
         let mut manifest = serde_json::Map::new();
         let mut assets = Vec::new();
         for file in &site.files {

@@ -235,6 +235,27 @@ fn a_wrong_project_or_token_names_the_input_and_uploads_nothing() {
 }
 
 #[test]
+fn a_pages_function_is_refused_rather_than_dropped() {
+    let (cf, gh) = start();
+    let step = step(ActionsStep::push(), &cf, &gh);
+    std::fs::write(
+        step.workspace().join("dist/_worker.js"),
+        "export default { fetch() { return new Response('hi') } }",
+    )
+    .unwrap();
+    let result = run(&step);
+    assert_eq!(result.code, Some(2), "{}", result.everything());
+    assert!(
+        result
+            .stdout
+            .contains("invalid input `directory`::`_worker.js` is a Pages Function"),
+        "{}",
+        result.stdout
+    );
+    assert!(cf.state().deployments.is_empty());
+}
+
+#[test]
 fn a_release_that_breaks_production_is_rolled_back_through_the_pages_endpoint() {
     let (cf, gh) = start();
     let step = step(ActionsStep::push(), &cf, &gh).input("rollback-on-failure", "true");

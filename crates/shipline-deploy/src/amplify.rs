@@ -9,7 +9,7 @@
 //! bytes without a second upload. A rollback starts production from a recorded release's
 //! object the same way: one call and a job, no build.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -18,7 +18,7 @@ use shipline_hosting::{AwsAuth, AwsCredentials, S3Location};
 use shipline_http::{HttpClient, HttpError, Method, Request};
 
 use crate::aws::{self, sign_request};
-use crate::provider::{DeployError, Provider, StageRequest, Staged, Switch, polling_delay};
+use crate::provider::{DeployError, Provider, StageRequest, Staged, Switch, before_next_poll};
 use crate::site::Site;
 
 /// The branch production deploys are verified on first.
@@ -216,17 +216,10 @@ impl Amplify {
                 }
                 _ => {}
             }
-            let wait = if started.elapsed() < Duration::from_secs(15) {
-                Duration::from_millis(500)
-            } else {
-                polling_delay(started.elapsed())
-            };
-            if deadline.saturating_duration_since(Instant::now()) <= wait {
-                return Err(DeployError::Timeout(format!(
-                    "waiting for Amplify job {job} on `{branch}`"
-                )));
-            }
-            tokio::time::sleep(wait).await;
+            before_next_poll(started, deadline, || {
+                format!("waiting for Amplify job {job} on `{branch}`")
+            })
+            .await?;
         }
     }
 

@@ -99,17 +99,7 @@ pub fn s3_object_url(
     bucket: &str,
     key: &str,
 ) -> Result<SafeUrl, String> {
-    /// RFC 3986 unreserved characters stay as they are.
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    let key: String = key
-        .split('/')
-        .map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
-        .collect::<Vec<_>>()
-        .join("/");
+    let key = crate::provider::encode_path(key);
     match get(EnvVars::AWS_ENDPOINT_URL_S3).filter(|v| !v.trim().is_empty()) {
         Some(base) => SafeUrl::parse(&format!("{}/{bucket}/{key}", base.trim_end_matches('/')))
             .map_err(|e| format!("`{}` is not a URL: {e}", EnvVars::AWS_ENDPOINT_URL_S3)),

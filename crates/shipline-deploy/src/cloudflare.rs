@@ -12,16 +12,16 @@
 //! deployment to roll back to.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use shipline_core::{InputError, SafeUrl, Secret};
-use shipline_http::{HttpClient, HttpError, Request};
+use shipline_http::{HttpClient, HttpError, Multipart, Request};
 
 use crate::provider::{
-    DeployError, Provider, StageRequest, Staged, Switch, for_each_concurrent, polling_delay,
+    DeployError, Provider, StageRequest, Staged, Switch, before_next_poll, for_each_concurrent,
 };
 use crate::site::{Site, SiteFile};
 
@@ -142,63 +142,12 @@ fn buckets<'a>(mut missing: Vec<&'a Asset<'a>>) -> Vec<Vec<&'a Asset<'a>>> {
         .collect()
 }
 
-/// A `multipart/form-data` body; the boundary is random and checked against the parts.
-struct Multipart {
-    boundary: String,
-    body: Vec<u8>,
-}
-
-impl Multipart {
-    fn new() -> Multipart {
-        Multipart {
-            boundary: format!("shipline-{:032x}", rand::random::<u128>()),
-            body: Vec::new(),
-        }
-    }
-
-    fn part(
-        &mut self,
-        name: &str,
-        filename: Option<&str>,
-        value: &[u8],
-    ) -> Result<(), DeployError> {
-        if value
-            .windows(self.boundary.len())
-            .any(|w| w == self.boundary.as_bytes())
-        {
-            return Err(DeployError::Failed(format!(
-                "the deployment form's `{name}` holds its own boundary; run again"
-            )));
-        }
-        let disposition = match filename {
-            Some(f) => format!("form-data; name=\"{name}\"; filename=\"{f}\""),
-            None => format!("form-data; name=\"{name}\""),
-        };
-        self.body.extend_from_slice(
-            format!(
-                "--{}\r\nContent-Disposition: {disposition}\r\n",
-                self.boundary
-            )
-            .as_bytes(),
-        );
-        if filename.is_some() {
-            self.body
-                .extend_from_slice(b"Content-Type: application/octet-stream\r\n");
-        }
-        self.body.extend_from_slice(b"\r\n");
-        self.body.extend_from_slice(value);
-        self.body.extend_from_slice(b"\r\n");
-        Ok(())
-    }
-
-    fn finish(mut self) -> (String, Bytes) {
-        self.body
-            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
-        (
-            format!("multipart/form-data; boundary={}", self.boundary),
-            Bytes::from(self.body),
-        )
-    }
+/// The value behind a lock; a panic elsewhere cannot leave it half-written (it is replaced
+/// whole), so a poisoned lock is still read.
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The marker a production deployment carries in its commit message.
@@ -304,10 +253,7 @@ impl CloudflarePages {
         let url = self.url(path)?;
         let mut refreshed = false;
         loop {
-            let token = jwt
-                .lock()
-                .map_err(|_| DeployError::Failed("lock".into()))?
-                .clone();
+            let token = locked(jwt).clone();
             // Every asset call is keyed by content hash: sending it twice changes nothing.
             let request = Request::post(url.clone())
                 .bearer(&token)
@@ -321,7 +267,7 @@ impl CloudflarePages {
                 Err(e) if e.status() == Some(401) && !refreshed => {
                     refreshed = true;
                     let fresh = self.upload_token().await?;
-                    *jwt.lock().map_err(|_| DeployError::Failed("lock".into()))? = fresh;
+                    *locked(jwt) = fresh;
                 }
                 Err(e) => return Err(DeployError::from_host("Cloudflare", e)),
             }
@@ -336,26 +282,28 @@ impl CloudflarePages {
         sha: Option<&str>,
     ) -> Result<Value, DeployError> {
         let mut form = Multipart::new();
-        form.part("manifest", None, prepared.manifest.as_bytes())?;
-        form.part("branch", None, branch.as_bytes())?;
+        let mut part = |name: &str, filename: Option<&str>, value: &[u8]| {
+            form.part(name, filename, value)
+                .map_err(DeployError::Failed)
+        };
+        part("manifest", None, prepared.manifest.as_bytes())?;
+        part("branch", None, branch.as_bytes())?;
         if let Some(sha) = sha {
-            form.part("commit_hash", None, sha.as_bytes())?;
+            part("commit_hash", None, sha.as_bytes())?;
         }
-        form.part("commit_message", None, commit_message.as_bytes())?;
-        form.part("commit_dirty", None, b"false")?;
+        part("commit_message", None, commit_message.as_bytes())?;
+        part("commit_dirty", None, b"false")?;
         if let Some(headers) = &prepared.headers {
-            form.part("_headers", Some("_headers"), headers)?;
+            part("_headers", Some("_headers"), headers)?;
         }
         if let Some(redirects) = &prepared.redirects {
-            form.part("_redirects", Some("_redirects"), redirects)?;
+            part("_redirects", Some("_redirects"), redirects)?;
         }
-        let (content_type, body) = form.finish();
         // Not idempotent: each call is a new deployment. A lost answer leaves one more
         // preview or production deployment of the same content; nothing is served wrongly.
         let request = Request::post(self.project_url("/deployments")?)
             .bearer(&self.token)
-            .bytes(body, "multipart/form-data")
-            .header("content-type", &content_type);
+            .multipart(form);
         self.call(request).await
     }
 
@@ -404,17 +352,10 @@ impl CloudflarePages {
                 }
                 _ => {}
             }
-            let wait = if started.elapsed() < Duration::from_secs(15) {
-                Duration::from_millis(500)
-            } else {
-                polling_delay(started.elapsed())
-            };
-            if deadline.saturating_duration_since(Instant::now()) <= wait {
-                return Err(DeployError::Timeout(format!(
-                    "waiting for Cloudflare deployment `{id}`"
-                )));
-            }
-            tokio::time::sleep(wait).await;
+            before_next_poll(started, deadline, || {
+                format!("waiting for Cloudflare deployment `{id}`")
+            })
+            .await?;
             deployment = self
                 .deployment(&id)
                 .await?
@@ -635,10 +576,7 @@ impl Provider for CloudflarePages {
             )
             .await?;
         let deployed = self.wait_deployed(created, request.deadline).await?;
-        *self
-            .prepared
-            .lock()
-            .map_err(|_| DeployError::Failed("lock".into()))? = Some(prepared);
+        *locked(&self.prepared) = Some(prepared);
         let id = deployed["id"].as_str().unwrap_or_default().to_owned();
         Ok(Staged {
             url: deployed["url"].as_str().unwrap_or_default().to_owned(),
@@ -669,10 +607,7 @@ impl Provider for CloudflarePages {
             .as_str()
             .unwrap_or("main")
             .to_owned();
-        let prepared = self
-            .prepared
-            .lock()
-            .map_err(|_| DeployError::Failed("lock".into()))?
+        let prepared = locked(&self.prepared)
             .clone()
             .ok_or_else(|| DeployError::Failed("promote before stage".into()))?;
         let message = format!(

@@ -28,9 +28,8 @@ use shipline_cli::{
     CommonArgs, Ctx, Tool, nonempty, or_env, parse_bool, parse_dir, parse_duration_input,
     parse_list, parse_positive, parse_version, required,
 };
-use shipline_core::{EnvVars, InputError, SafeUrl, Secret};
+use shipline_core::{EnvVars, InputError, Secret};
 use shipline_hosting::{Host, HostInputs, RecordStore};
-use shipline_http::Service;
 
 /// Deploy a built web app (a Vite `dist/`) to Vercel, Netlify, Cloudflare Pages, AWS Amplify or a self-hosted directory.
 ///
@@ -168,10 +167,8 @@ pub struct Args {
 /// What `sentry-sourcemaps` needs.
 #[derive(Debug, Clone)]
 pub struct SentryMaps {
-    pub api: SafeUrl,
-    pub token: Secret,
-    pub org: String,
-    pub project: String,
+    /// Notify's: the same inputs, the same client.
+    pub sentry: shipline_notify::SentryConfig,
     pub release: Option<String>,
     /// Deploy the `.map` files too.
     pub keep_maps: bool,
@@ -340,23 +337,13 @@ impl Tool for Deploy {
             .or_else(|| env.var(EnvVars::GITHUB_SHA));
         let record_store = RecordStore::parse(args.record_store, ctx.rt.in_actions())?;
         let sentry = if parse_bool("sentry-sourcemaps", &args.sentry_sourcemaps)? {
-            let token =
-                or_env(args.sentry_token, env, EnvVars::SENTRY_AUTH_TOKEN).ok_or_else(|| {
-                    InputError::missing("sentry-token", Some(EnvVars::SENTRY_AUTH_TOKEN))
-                })?;
-            let org = or_env(args.sentry_org, env, EnvVars::SENTRY_ORG)
-                .ok_or_else(|| InputError::missing("sentry-org", Some(EnvVars::SENTRY_ORG)))?;
-            let project =
-                or_env(args.sentry_project, env, EnvVars::SENTRY_PROJECT).ok_or_else(|| {
-                    InputError::missing("sentry-project", Some(EnvVars::SENTRY_PROJECT))
-                })?;
             Some(SentryMaps {
-                api: Service::Sentry
-                    .base_url(|k| env.var(k))
-                    .map_err(|e| InputError::new(EnvVars::SENTRY_URL, e))?,
-                token: Secret::new(token),
-                org,
-                project,
+                sentry: shipline_notify::SentryConfig::from_inputs(
+                    args.sentry_token,
+                    args.sentry_org,
+                    args.sentry_project,
+                    env,
+                )?,
                 release: nonempty(args.sentry_release).or_else(|| git_ref.clone()),
                 keep_maps: parse_bool("keep-source-maps", &args.keep_source_maps)?,
             })
@@ -374,7 +361,7 @@ impl Tool for Deploy {
             ));
         }
         if let Some(s) = &sentry {
-            forbidden_values.push(("`sentry-token`".to_owned(), s.token.clone()));
+            forbidden_values.push(("`sentry-token`".to_owned(), s.sentry.token.clone()));
         }
         let config = Config {
             host,

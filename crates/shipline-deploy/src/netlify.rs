@@ -8,7 +8,7 @@ use shipline_core::{InputError, SafeUrl, Secret};
 use shipline_http::{HttpClient, Request};
 
 use crate::provider::{
-    Content, DeployError, Provider, StageRequest, Staged, Switch, for_each_concurrent,
+    Content, DeployError, Provider, StageRequest, Staged, Switch, encode_path, for_each_concurrent,
 };
 
 pub struct Netlify {
@@ -16,21 +16,6 @@ pub struct Netlify {
     pub api: SafeUrl,
     pub token: Secret,
     pub site: String,
-}
-
-/// Path segments are percent-encoded, slashes kept (`/deploys/{id}/files/assets/a b.js`).
-fn encode_path(path: &str) -> String {
-    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-    /// RFC 3986 unreserved characters stay as they are.
-    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    path.split('/')
-        .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 impl Netlify {
@@ -344,13 +329,5 @@ fn staged(deploy: &Value, files: usize, bytes: u64) -> Staged {
         site_url: deploy["ssl_url"].as_str().map(str::to_owned),
         site_name: deploy["name"].as_str().map(str::to_owned),
         alias: None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn paths_are_encoded_per_segment() {
-        assert_eq!(super::encode_path("assets/a b+c.js"), "assets/a%20b%2Bc.js");
     }
 }

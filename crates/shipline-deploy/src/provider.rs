@@ -216,6 +216,22 @@ pub fn https_url(host_or_url: &str) -> String {
     }
 }
 
+/// Path segments are percent-encoded, slashes kept (Netlify's `/deploys/{id}/files/assets/a b.js`,
+/// an S3 object key).
+pub fn encode_path(path: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    /// RFC 3986 unreserved characters stay as they are.
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    path.split('/')
+        .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Upload retries are the HTTP client's; this runs uploads `concurrency` at a time and stops
 /// at the first failure (a 4xx will not get better by sending the rest).
 pub async fn for_each_concurrent<T, F, Fut>(
@@ -245,6 +261,27 @@ pub fn polling_delay(elapsed: Duration) -> Duration {
     })
 }
 
+/// Sleeps before the next poll of something the host is building: every 500 ms for the
+/// first 15 s, then [`polling_delay`]'s schedule; a timeout naming `what` when the next
+/// poll would come after `deadline`.
+pub async fn before_next_poll(
+    started: Instant,
+    deadline: Instant,
+    what: impl FnOnce() -> String,
+) -> Result<(), DeployError> {
+    let elapsed = started.elapsed();
+    let wait = if elapsed < Duration::from_secs(15) {
+        Duration::from_millis(500)
+    } else {
+        polling_delay(elapsed)
+    };
+    if deadline.saturating_duration_since(Instant::now()) <= wait {
+        return Err(DeployError::Timeout(what()));
+    }
+    tokio::time::sleep(wait).await;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +302,11 @@ mod tests {
             ],
             [1, 1, 5, 5, 15, 15, 30, 30]
         );
+    }
+
+    #[test]
+    fn paths_are_encoded_per_segment() {
+        assert_eq!(encode_path("assets/a b+c.js"), "assets/a%20b%2Bc.js");
     }
 
     #[test]

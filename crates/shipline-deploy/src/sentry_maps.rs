@@ -54,19 +54,19 @@ impl Maps {
         let (bundle, _) = sourcemaps::artifact_bundle(
             root,
             &self.injected,
-            &sentry.org,
+            &sentry.sentry.org,
             sentry.release.as_deref(),
         )
         .map_err(|e| e.to_string())?;
         let target = BundleTarget {
-            org: &sentry.org,
-            project: &sentry.project,
+            org: &sentry.sentry.org,
+            project: &sentry.sentry.project,
             release: sentry.release.as_deref(),
         };
         let uploaded = sentry::upload_artifact_bundle(
             http,
-            &sentry.api,
-            &sentry.token,
+            &sentry.sentry.base,
+            &sentry.sentry.token,
             &target,
             &bundle,
             deadline,
@@ -108,8 +108,8 @@ pub async fn mark_release(
         .collect();
     let environment = environment.as_str();
     let release = Release {
-        org: sentry.org.clone(),
-        project: sentry.project.clone(),
+        org: sentry.sentry.org.clone(),
+        project: sentry.sentry.project.clone(),
         version,
         // Commit association needs the repository connected in Sentry; `notify` does it.
         repository: None,
@@ -119,9 +119,10 @@ pub async fn mark_release(
         started: started.to_owned(),
         finished: now_rfc3339_millis(),
     };
-    let deployed = sentry::release_and_deploy(http, &sentry.api, &sentry.token, &release)
-        .await
-        .map_err(|e| format!("the Sentry release or deploy marker was not created: {e}"))?;
+    let deployed =
+        sentry::release_and_deploy(http, &sentry.sentry.base, &sentry.sentry.token, &release)
+            .await
+            .map_err(|e| format!("the Sentry release or deploy marker was not created: {e}"))?;
     Ok(format!(
         "release `{}`, deploy to `{environment}`",
         deployed.version

@@ -106,6 +106,16 @@ impl Request {
         self
     }
 
+    /// A `multipart/form-data` body.
+    pub fn multipart(mut self, form: crate::Multipart) -> Self {
+        let (content_type, body) = form.finish();
+        if let Ok(value) = HeaderValue::from_str(&content_type) {
+            self.headers.insert(CONTENT_TYPE, value);
+        }
+        self.body = Some(body);
+        self
+    }
+
     /// Declares that repeating this request is harmless, whatever its method.
     pub fn idempotent(mut self) -> Self {
         self.safety = Safety::Idempotent;

@@ -6,10 +6,12 @@
 //! [`Secret`]s in headers marked sensitive.
 
 mod client;
+mod multipart;
 mod retry;
 mod service;
 
 pub use client::{ClientOptions, HttpClient, HttpError, Request, Response, Safety, next_link};
+pub use multipart::Multipart;
 pub use reqwest::Method;
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use service::Service;

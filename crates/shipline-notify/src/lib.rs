@@ -202,13 +202,39 @@ impl Target {
 }
 
 /// Sentry credentials and where the release goes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SentryConfig {
     /// `SENTRY_URL`, else sentry.io.
     pub base: SafeUrl,
     pub token: Secret,
     pub org: String,
     pub project: String,
+}
+
+impl SentryConfig {
+    /// The `sentry-token`, `sentry-org` and `sentry-project` inputs (or `SENTRY_AUTH_TOKEN`,
+    /// `SENTRY_ORG`, `SENTRY_PROJECT`), all required; `deploy` takes the same ones.
+    pub fn from_inputs(
+        token: Option<String>,
+        org: Option<String>,
+        project: Option<String>,
+        env: &shipline_cli::Env,
+    ) -> Result<SentryConfig, InputError> {
+        let token = or_env(token, env, EnvVars::SENTRY_AUTH_TOKEN)
+            .ok_or_else(|| InputError::missing("sentry-token", Some(EnvVars::SENTRY_AUTH_TOKEN)))?;
+        let org = or_env(org, env, EnvVars::SENTRY_ORG)
+            .ok_or_else(|| InputError::missing("sentry-org", Some(EnvVars::SENTRY_ORG)))?;
+        let project = or_env(project, env, EnvVars::SENTRY_PROJECT)
+            .ok_or_else(|| InputError::missing("sentry-project", Some(EnvVars::SENTRY_PROJECT)))?;
+        Ok(SentryConfig {
+            base: Service::Sentry
+                .base_url(|k| env.var(k))
+                .map_err(|e| InputError::new(EnvVars::SENTRY_URL, e))?,
+            token: Secret::new(token),
+            org: org.trim().to_owned(),
+            project: project.trim().to_owned(),
+        })
+    }
 }
 
 /// A checked notification.
@@ -451,24 +477,12 @@ impl Tool for Notify {
             None
         };
         let sentry = if targets.contains(&Target::Sentry) {
-            let token =
-                or_env(args.sentry_token, env, EnvVars::SENTRY_AUTH_TOKEN).ok_or_else(|| {
-                    InputError::missing("sentry-token", Some(EnvVars::SENTRY_AUTH_TOKEN))
-                })?;
-            let org = or_env(args.sentry_org, env, EnvVars::SENTRY_ORG)
-                .ok_or_else(|| InputError::missing("sentry-org", Some(EnvVars::SENTRY_ORG)))?;
-            let project =
-                or_env(args.sentry_project, env, EnvVars::SENTRY_PROJECT).ok_or_else(|| {
-                    InputError::missing("sentry-project", Some(EnvVars::SENTRY_PROJECT))
-                })?;
-            Some(SentryConfig {
-                base: Service::Sentry
-                    .base_url(|k| env.var(k))
-                    .map_err(|e| InputError::new(EnvVars::SENTRY_URL, e))?,
-                token: Secret::new(token),
-                org: org.trim().to_owned(),
-                project: project.trim().to_owned(),
-            })
+            Some(SentryConfig::from_inputs(
+                args.sentry_token,
+                args.sentry_org,
+                args.sentry_project,
+                env,
+            )?)
         } else {
             None
         };

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use shipline_core::{SafeUrl, Secret};
-use shipline_http::{HttpClient, HttpError, Request};
+use shipline_http::{HttpClient, HttpError, Multipart, Request};
 
 use crate::error::NotifyError;
 
@@ -228,28 +228,16 @@ pub async fn upload_artifact_bundle(
         .collect();
     let chunks_sent = missing.len();
     for group in missing.chunks(per_request) {
-        let boundary = format!("shipline-{:032x}", rand::random::<u128>());
-        let mut form = Vec::new();
+        let mut form = Multipart::new();
         for (bytes, hash) in group {
-            form.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{hash}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-            form.extend_from_slice(bytes);
-            form.extend_from_slice(b"\r\n");
+            form.part("file", Some(hash), bytes)
+                .map_err(NotifyError::Service)?;
         }
-        form.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         // A chunk is named by its SHA-1: sending it again stores the same chunk.
         http.send_ok(
             Request::post(upload_url.clone())
                 .bearer(token)
-                .bytes(form.into(), "multipart/form-data")
-                .header(
-                    "content-type",
-                    &format!("multipart/form-data; boundary={boundary}"),
-                )
+                .multipart(form)
                 .idempotent(),
         )
         .await

@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 use shipline_testkit::ActionsStep;
-use shipline_testkit::fakes::cloudflare;
-use shipline_testkit::fakes::sentry;
+use shipline_testkit::fakes::cloudflare::{self, Cloudflare};
+use shipline_testkit::fakes::github::GitHub;
+use shipline_testkit::fakes::sentry::{self, Sentry};
 
 use crate::flow::{self, run, with_github};
 
@@ -33,12 +34,10 @@ fn write_maps(workspace: &std::path::Path) {
     .unwrap();
 }
 
-#[test]
-fn the_deployed_file_carries_the_debug_id_the_uploaded_bundle_lists() {
-    let cf = cloudflare::start(CF_TOKEN, ACCOUNT);
-    let gh = flow::github();
-    let sentry = sentry::start(SENTRY_TOKEN, "acme");
-    let step = with_github(ActionsStep::push(), &gh)
+/// A production deploy of [`write_maps`]'s site to the fake Cloudflare with
+/// `sentry-sourcemaps`, Sentry's credentials left to the test.
+fn maps_step(cf: &Cloudflare, gh: &GitHub, sentry: &Sentry) -> ActionsStep {
+    let step = with_github(ActionsStep::push(), gh)
         .env("CLOUDFLARE_API_BASE_URL", &cf.base_url())
         .env("SENTRY_URL", &sentry.base_url())
         .input("provider", "cloudflare-pages")
@@ -46,12 +45,21 @@ fn the_deployed_file_carries_the_debug_id_the_uploaded_bundle_lists() {
         .input("account", ACCOUNT)
         .input("project", "webapp")
         .input("ref", SHA)
+        .input("sentry-sourcemaps", "true");
+    write_maps(&step.workspace());
+    step
+}
+
+#[test]
+fn the_deployed_file_carries_the_debug_id_the_uploaded_bundle_lists() {
+    let cf = cloudflare::start(CF_TOKEN, ACCOUNT);
+    let gh = flow::github();
+    let sentry = sentry::start(SENTRY_TOKEN, "acme");
+    let step = maps_step(&cf, &gh, &sentry)
         .input("expect-text", "Welcome to webapp")
-        .input("sentry-sourcemaps", "true")
         .input("sentry-token", SENTRY_TOKEN)
         .input("sentry-org", "acme")
         .input("sentry-project", "web");
-    write_maps(&step.workspace());
     let result = run(&step);
     assert_eq!(result.code, Some(0), "{}", result.everything());
 
@@ -158,20 +166,11 @@ fn maps_can_be_kept_and_sentry_trouble_is_a_warning() {
     let cf = cloudflare::start(CF_TOKEN, ACCOUNT);
     let gh = flow::github();
     let sentry = sentry::start("another-token", "acme");
-    let step = with_github(ActionsStep::push(), &gh)
-        .env("CLOUDFLARE_API_BASE_URL", &cf.base_url())
-        .env("SENTRY_URL", &sentry.base_url())
-        .input("provider", "cloudflare-pages")
-        .input("token", CF_TOKEN)
-        .input("account", ACCOUNT)
-        .input("project", "webapp")
-        .input("ref", SHA)
-        .input("sentry-sourcemaps", "true")
+    let step = maps_step(&cf, &gh, &sentry)
         .input("keep-source-maps", "true")
         .env("SENTRY_AUTH_TOKEN", SENTRY_TOKEN)
         .env("SENTRY_ORG", "acme")
         .env("SENTRY_PROJECT", "web");
-    write_maps(&step.workspace());
     let result = run(&step);
     assert_eq!(result.code, Some(0), "{}", result.everything());
     assert!(
